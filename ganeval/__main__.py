@@ -1,0 +1,3 @@
+from ganeval.cli import main
+
+main()
