@@ -1,0 +1,45 @@
+"""Every default of the metrics in one place: the API and the CLI both read them from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from ganeval.errors import InputError
+
+KEY_FID = "fid"
+KEY_IS_MEAN = "is_mean"
+KEY_IS_STD = "is_std"
+KEY_KID_MEAN = "kid_mean"
+KEY_KID_STD = "kid_std"
+KEY_N_A = "n_a"
+KEY_N_B = "n_b"
+
+METRICS = ("fid", "is", "kid")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How images become numbers. Defaults reproduce torch-fidelity's (and the TF code's) protocol."""
+
+    mode: str = "tf"  # preprocessing: tf | pytorch | clean (see ganeval.inception.preprocess)
+    batch_size: int | None = None  # None: 200 on a GPU, 32 on the CPU
+    device: str | None = None  # None: CUDA when available
+    workers: int = 0  # decoding processes; 0 decodes in the main process
+    weights: str | None = None  # None: the resolution order of ganeval.inception.store
+    skip_bad: bool = False  # skip undecodable images (counted) instead of failing
+    progress: bool = True  # tqdm bars on stderr
+    fid_method: str = "eig"  # eig: eigenvalues of S1 S2 in float64 torch; sqrtm: scipy.linalg.sqrtm
+    is_splits: int = 10
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    kid_degree: int = 3
+    seed: int = 2020  # torch-fidelity's default seed for the IS shuffle and the KID subsets
+
+
+def make_settings(base: Settings | None = None, **overrides) -> Settings:
+    """`base` with `overrides` applied; a misspelled option is an error, never silently ignored."""
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise InputError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return replace(base or Settings(), **overrides)

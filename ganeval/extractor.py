@@ -1,0 +1,147 @@
+"""The one feature extractor: uint8 images in, pool3 features (and IS logits) out, in batches.
+
+The network is loaded once per extractor and kept on its device; a training loop or a test session
+creates one and reuses it. Images of different sizes are resized one by one (each resize depends on
+its own image only), then stacked at 299x299 so the network always runs on full batches.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from ganeval.errors import InputError, WeightsError
+from ganeval.inception.preprocess import check_mode, preprocess
+from ganeval.inception.store import HEADLESS_HINT, resolve_weights
+from ganeval.inception.weights import build_network, read_state_dict, trunk_digest
+from ganeval.loader import LoadReport, iterate_batches
+from ganeval.metrics.gaussian import GaussianAccumulator, GaussianStats
+from ganeval.sources import ImageSource
+
+FEATURE_LAYER = "pool3"
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def default_batch_size(device: torch.device) -> int:
+    return 200 if device.type == "cuda" else 32
+
+
+@dataclass
+class Extracted:
+    """What one pass over a source produced; fields stay None unless asked for."""
+
+    n: int
+    stats: GaussianStats | None = None
+    pool3: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    report: LoadReport = field(default_factory=lambda: LoadReport(0, 0, []))
+
+
+class InceptionExtractor:
+    """The FID Inception network with one preprocessing mode, on one device."""
+
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        mode: str = "tf",
+        device: str | torch.device | None = None,
+        batch_size: int | None = None,
+    ):
+        self.mode = check_mode(mode)
+        self.device = torch.device(device) if device is not None else default_device()
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"device {self.device} requested but CUDA is not available")
+        self.batch_size = batch_size or default_batch_size(self.device)
+        if self.batch_size < 1:
+            raise InputError(f"batch size must be positive, got {self.batch_size}")
+        self.weights_path = resolve_weights(weights)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
+            state = read_state_dict(self.weights_path)
+        self.weights_sha256 = trunk_digest(state)
+        self.net = build_network(state).to(self.device)
+
+    @property
+    def has_head(self) -> bool:
+        return self.net.has_head
+
+    def require_head(self) -> None:
+        if not self.has_head:
+            raise WeightsError(HEADLESS_HINT.format(path=self.weights_path))
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor | list[torch.Tensor], with_logits: bool = False):
+        """Features of uint8 images (N x 3 x H x W, or a list of 3 x H x W of any sizes) -> (pool3, logits)."""
+        if with_logits:
+            self.require_head()
+        batch = torch.cat(list(self._normalised(images)))
+        pool3, logits = self.net(batch, with_logits=with_logits)
+        return pool3.float(), (logits.float() if logits is not None else None)
+
+    def _normalised(self, images: torch.Tensor | list[torch.Tensor]) -> Iterator[torch.Tensor]:
+        """Runs of equal-sized images, moved to the device as uint8 and preprocessed together."""
+        if isinstance(images, torch.Tensor):
+            yield preprocess(images.to(self.device, non_blocking=True), self.mode)
+            return
+        start = 0
+        while start < len(images):
+            end = start + 1
+            while end < len(images) and images[end].shape == images[start].shape:
+                end += 1
+            run = torch.stack(images[start:end]).to(self.device, non_blocking=True)
+            yield preprocess(run, self.mode)
+            start = end
+
+    def extract(
+        self,
+        source: ImageSource,
+        *,
+        stats: bool = False,
+        keep_pool3: bool = False,
+        logits: bool = False,
+        workers: int = 0,
+        skip_bad: bool = False,
+        progress: bool = True,
+        desc: str | None = None,
+    ) -> Extracted:
+        """One pass over `source`, streaming pool3 into float64 statistics and keeping what is asked."""
+        if logits:
+            self.require_head()
+        report = LoadReport(0, 0, [])
+        batches = iterate_batches(source, self.batch_size, workers=workers, skip_bad=skip_bad, report=report)
+        accumulator = GaussianAccumulator() if stats else None
+        kept_pool3: list[torch.Tensor] = []
+        kept_logits: list[torch.Tensor] = []
+        n = 0
+        for images in _progress(batches, len(source), progress, desc):
+            pool3, batch_logits = self.forward(images, with_logits=logits)
+            if accumulator is not None:
+                accumulator.update(pool3)
+            if keep_pool3:
+                kept_pool3.append(pool3.cpu())
+            if batch_logits is not None:
+                kept_logits.append(batch_logits.cpu())
+            n += len(pool3)
+        return Extracted(
+            n=n,
+            stats=accumulator.compute() if accumulator is not None else None,
+            pool3=torch.cat(kept_pool3) if keep_pool3 else None,
+            logits=torch.cat(kept_logits) if logits else None,
+            report=report,
+        )
+
+
+def _progress(batches: Iterable[list[torch.Tensor]], total: int, enabled: bool, desc: str | None):
+    with tqdm(total=total, unit="img", desc=desc, disable=not enabled, file=sys.stderr, leave=False) as bar:
+        for images in batches:
+            yield images
+            bar.update(len(images))
