@@ -1,0 +1,119 @@
+"""Decode an `ImageSource` into batches of uint8 tensors, optionally in worker processes.
+
+Images are not resized or stacked here (sizes may differ); that is the feature extractor's job, so
+one resize rule lives in one place. Decode failures travel from workers as plain markers rather than
+exceptions, so the user sees one `BadImageError` line instead of DataLoader's re-raised traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ganeval.errors import BadImageError, check
+from ganeval.sources.base import ImageSource
+
+MAX_BAD_EXAMPLES = 10
+
+
+@dataclass
+class LoadReport:
+    """What loading did; counts are added to, so one report can span several calls."""
+
+    n_images: int = 0
+    n_skipped_bad: int = 0
+    bad_examples: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Bad:
+    """Stands in for an image that failed to decode (picklable, unlike `BadImageError`)."""
+
+    path: str
+    reason: str
+
+
+class _DecodeDataset(Dataset):
+    """Map-style view of a source that returns C x H x W uint8 tensors or `_Bad` markers."""
+
+    def __init__(self, source: ImageSource):
+        self.source = source
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> torch.Tensor | _Bad:
+        try:
+            image = self.source.load(index)
+        except BadImageError as exc:
+            return _Bad(exc.path, exc.reason)
+        return torch.from_numpy(image).permute(2, 0, 1).contiguous()
+
+
+def _keep_list(items: list) -> list:
+    """Collate that keeps the list: images may differ in size."""
+    return items
+
+
+def iterate_batches(
+    source: ImageSource,
+    batch_size: int,
+    workers: int = 0,
+    skip_bad: bool = False,
+    report: LoadReport | None = None,
+) -> Iterator[list[torch.Tensor]]:
+    """Yield lists of at most `batch_size` uint8 C x H x W tensors, in source order.
+
+    The images and their order do not depend on `workers` or `batch_size`. A bad image raises
+    `BadImageError` (the first one in order), or with `skip_bad` is dropped and counted in `report`,
+    so a batch can be short; if every image is bad, `InputError`.
+    """
+    check(batch_size >= 1, f"batch_size must be at least 1, got {batch_size}")
+    check(workers >= 0, f"workers must be 0 or more, got {workers}")
+    report = report if report is not None else LoadReport()
+    dataset = _DecodeDataset(source)
+    n_good = n_bad = 0
+    first_bad = ""
+    batches = _raw_batches(dataset, batch_size, workers)
+    try:
+        for raw in batches:
+            images = []
+            for item in raw:
+                if isinstance(item, _Bad):
+                    if not skip_bad:
+                        raise BadImageError(item.path, item.reason)
+                    n_bad += 1
+                    first_bad = first_bad or f"{item.path}: {item.reason}"
+                    report.n_skipped_bad += 1
+                    if len(report.bad_examples) < MAX_BAD_EXAMPLES:
+                        report.bad_examples.append(f"{item.path}: {item.reason}")
+                else:
+                    images.append(item)
+            if images:
+                n_good += len(images)
+                report.n_images += len(images)
+                yield images
+    finally:
+        batches.close()  # release the DataLoader iterator now, which shuts its workers down
+    check(
+        n_good > 0 or n_bad == 0,
+        f"none of the {n_bad} images could be decoded (first: {first_bad})",
+    )
+
+
+def _raw_batches(dataset: _DecodeDataset, batch_size: int, workers: int) -> Iterator[list]:
+    if workers == 0:
+        for start in range(0, len(dataset), batch_size):
+            yield [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+        return
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=_keep_list,
+    )
+    yield from loader
