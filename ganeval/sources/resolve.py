@@ -24,15 +24,11 @@ def as_source(
 ) -> ImageSource:
     """The `ImageSource` for `obj`: a source as is, a folder path, or an in-memory array/tensor.
 
-    `value_range` only applies to arrays; giving it for anything else is an error rather than being
-    ignored, since it would suggest the files are rescaled when they are not.
+    `value_range` applies to arrays and tensors only and is ignored for other inputs, so one call
+    such as ``fid("real/", fake_tensor, value_range=(-1, 1))`` can pass it for both sides.
     """
     if isinstance(obj, (np.ndarray, torch.Tensor)):
         return ArraySource(obj, value_range=value_range)
-    check(
-        value_range is None,
-        f"value_range applies only to numpy arrays and torch tensors, not to {type(obj).__name__}",
-    )
     if isinstance(obj, ImageSource):
         return obj
     if isinstance(obj, (str, os.PathLike)):
