@@ -89,11 +89,12 @@ def score(
     needs_b = "fid" in wanted or "kid" in wanted
     if needs_b and b is None:
         raise InputError("FID and KID compare two inputs; give a second one")
+    source_a = as_source(a, value_range=value_range)
+    source_b = as_source(b, value_range=value_range) if needs_b else None
     extractor = extractor or make_extractor(settings)
     if "is" in wanted:
         extractor.require_head()
 
-    source_a = as_source(a, value_range=value_range)
     feats_a = _extract(
         extractor, source_a, settings, "A", stats="fid" in wanted, keep_pool3="kid" in wanted, logits="is" in wanted
     )
@@ -102,8 +103,7 @@ def score(
         result[KEY_IS_MEAN], result[KEY_IS_STD] = _inception_score(
             feats_a.logits, splits=settings.is_splits, seed=settings.seed
         )
-    if needs_b:
-        source_b = as_source(b, value_range=value_range)
+    if source_b is not None:
         feats_b = _extract(extractor, source_b, settings, "B", stats="fid" in wanted, keep_pool3="kid" in wanted)
         result[KEY_N_B] = feats_b.n
         if "fid" in wanted:

