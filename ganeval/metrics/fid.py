@@ -1,0 +1,137 @@
+"""Frechet (Inception) Distance between two Gaussians fitted to features.
+
+FID = |mu_a - mu_b|^2 + tr(Sigma_a) + tr(Sigma_b) - 2 tr(sqrt(Sigma_a Sigma_b)).
+The only hard part is the trace of the matrix square root; two ways are offered so results can be
+matched to either reference implementation.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.linalg
+import torch
+
+from ganeval.errors import StatisticsError, check
+from ganeval.metrics.gaussian import ArrayLike, GaussianStats, gaussian_stats, resolve_device
+
+METHODS = ("eig", "sqrtm")
+# pytorch-fid's diagonal offset for a singular covariance product.
+SQRTM_EPS = 1e-6
+# Relative size of imaginary parts above which the covariances cannot both be PSD.
+IMAG_TOLERANCE = 1e-3
+# Negative FIDs closer to zero than this fraction of the positive terms are round-off.
+NEGATIVE_TOLERANCE = 1e-6
+
+
+class RankDeficientWarning(UserWarning):
+    """A covariance estimated from n <= d samples is singular, so FID is biased and unstable."""
+
+
+def trace_sqrt_product_eig(sigma_a: np.ndarray, sigma_b: np.ndarray, device: torch.device) -> float:
+    """tr(sqrt(Sigma_a Sigma_b)) from the eigenvalues of the product, as torch-fidelity 0.4.0 does.
+
+    The product of two PSD matrices is similar to a PSD matrix, so its eigenvalues are real and >= 0
+    in exact arithmetic, and the trace of the root is the sum of their square roots. In floating point
+    some come out slightly negative or with tiny imaginary parts; taking the complex square root and
+    summing real parts makes a negative round-off eigenvalue give a (near) purely imaginary root that
+    contributes ~0. Imaginary parts that are large relative to the spectrum cannot come from round-off
+    and mean a covariance is not PSD (corrupted statistics), so they trigger a warning.
+    """
+    a = torch.from_numpy(sigma_a).to(device=device, dtype=torch.float64)
+    b = torch.from_numpy(sigma_b).to(device=device, dtype=torch.float64)
+    eigenvalues = torch.linalg.eigvals(a @ b)
+    largest = float(eigenvalues.abs().max())
+    worst_imag = float(eigenvalues.imag.abs().max())
+    if worst_imag > IMAG_TOLERANCE * largest:
+        warnings.warn(
+            f"covariance product has eigenvalues with imaginary parts up to {worst_imag:.3g} "
+            f"(largest |eigenvalue| {largest:.3g}); a covariance is probably not positive semi-definite",
+            stacklevel=3,
+        )
+    return float(torch.sqrt(eigenvalues).real.sum())
+
+
+def _sqrtm_trace(product: np.ndarray) -> tuple[float, bool]:
+    """Trace of scipy's principal square root, and whether the root was finite."""
+    with warnings.catch_warnings():
+        # pytorch-fid asks scipy not to report conditioning; the finiteness check below covers it.
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        root = scipy.linalg.sqrtm(product)
+    if not np.isfinite(root).all():
+        return float("nan"), False
+    if np.iscomplexobj(root):
+        worst = float(np.abs(np.diagonal(root).imag).max())
+        check(
+            worst <= IMAG_TOLERANCE,
+            f"matrix square root has imaginary diagonal up to {worst:.3g}; "
+            "a covariance is probably not positive semi-definite",
+            StatisticsError,
+        )
+        root = root.real
+    return float(np.trace(root)), True
+
+
+def trace_sqrt_product_sqrtm(sigma_a: np.ndarray, sigma_b: np.ndarray) -> float:
+    """tr(sqrt(Sigma_a Sigma_b)) via scipy.linalg.sqrtm, following pytorch-fid 0.3.0.
+
+    A singular product can make the root non-finite; then, like pytorch-fid, eps*I is added to both
+    covariances and the root is taken again.
+    """
+    trace, finite = _sqrtm_trace(sigma_a @ sigma_b)
+    if finite:
+        return trace
+    offset = np.eye(sigma_a.shape[0]) * SQRTM_EPS
+    trace, finite = _sqrtm_trace((sigma_a + offset) @ (sigma_b + offset))
+    check(finite, "matrix square root of the covariance product is not finite", StatisticsError)
+    return trace
+
+
+def frechet_distance(
+    a: GaussianStats, b: GaussianStats, method: str = "eig", device: str | torch.device | None = None
+) -> float:
+    """FID between two sets of statistics; never negative, never NaN.
+
+    `method="eig"` matches torch-fidelity 0.4.0 (eigenvalues of the product, on `device`: CUDA when
+    available); `method="sqrtm"` matches pytorch-fid 0.3.0 (scipy on the CPU). With "eig" the
+    eigenvalues of Sigma_a Sigma_b are real and >= 0 only in exact arithmetic: the complex square roots
+    are summed and the real part kept, so round-off negatives add ~0, and a warning is raised when
+    imaginary parts are too large to be round-off. Negative results within round-off become 0.0.
+    """
+    check(method in METHODS, f"unknown FID method {method!r}; expected one of {', '.join(METHODS)}")
+    check(
+        a.dim == b.dim,
+        f"cannot compare statistics of dimension {a.dim} with statistics of dimension {b.dim}",
+        StatisticsError,
+    )
+    for name, stats in (("first", a), ("second", b)):
+        if stats.n <= stats.dim:
+            warnings.warn(
+                f"{name} statistics come from n={stats.n} samples in d={stats.dim} dimensions (n <= d): "
+                "the covariance is rank-deficient, so FID is biased and unstable; use more than d images",
+                RankDeficientWarning,
+                stacklevel=2,
+            )
+    if method == "eig":
+        tr_covmean = trace_sqrt_product_eig(a.sigma, b.sigma, resolve_device(device))
+    else:
+        tr_covmean = trace_sqrt_product_sqrtm(a.sigma, b.sigma)
+    diff = a.mu - b.mu
+    positive = float(diff @ diff + np.trace(a.sigma) + np.trace(b.sigma))
+    fid = positive - 2.0 * tr_covmean
+    check(bool(np.isfinite(fid)), f"FID is not finite ({fid}); the statistics are corrupt", StatisticsError)
+    if fid < 0:
+        check(
+            fid > -NEGATIVE_TOLERANCE * positive,
+            f"FID came out negative ({fid:.6g}) beyond round-off; a covariance is probably not PSD",
+            StatisticsError,
+        )
+        fid = 0.0
+    return fid
+
+
+def fid_from_features(features_a: ArrayLike, features_b: ArrayLike, method: str = "eig") -> float:
+    """FID between two (n, d) feature matrices."""
+    check(method in METHODS, f"unknown FID method {method!r}; expected one of {', '.join(METHODS)}")
+    return frechet_distance(gaussian_stats(features_a), gaussian_stats(features_b), method=method)
