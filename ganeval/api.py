@@ -96,7 +96,13 @@ def score(
         extractor.require_head()
 
     feats_a = _extract(
-        extractor, source_a, settings, "A", stats="fid" in wanted, keep_pool3="kid" in wanted, logits="is" in wanted
+        extractor,
+        source_a,
+        settings,
+        "A",
+        stats="fid" in wanted,
+        keep_pool3="kid" in wanted,
+        logits="is" in wanted,
     )
     result: dict[str, float | int] = {KEY_N_A: feats_a.n}
     if "is" in wanted:

@@ -15,7 +15,16 @@ from typing import Any
 import click
 
 from ganeval import __version__, api
-from ganeval.config import KEY_FID, KEY_IS_MEAN, KEY_IS_STD, KEY_KID_MEAN, KEY_KID_STD, KEY_N_A, KEY_N_B, Settings
+from ganeval.config import (
+    KEY_FID,
+    KEY_IS_MEAN,
+    KEY_IS_STD,
+    KEY_KID_MEAN,
+    KEY_KID_STD,
+    KEY_N_A,
+    KEY_N_B,
+    Settings,
+)
 from ganeval.errors import GanevalError
 from ganeval.inception import store
 from ganeval.inception.preprocess import MODES
@@ -53,12 +62,12 @@ def metric_options(func: Callable) -> Callable:
                           "clean = clean-fid."),
         click.option("--batch-size", type=click.IntRange(min=1), default=None,
                      help="Images per forward pass [default: 200 on a GPU, 32 on the CPU]."),
-        click.option("--device", default=None, help="torch device, e.g. cuda, cuda:1, cpu [default: cuda if available]."),
+        click.option("--device", default=None, help="torch device: cuda, cuda:1, cpu [default: cuda if available]."),
         click.option("--workers", type=click.IntRange(min=0), default=DEFAULTS.workers, show_default=True,
                      help="Processes decoding images; 0 decodes in the main process."),
         click.option("--weights", type=click.Path(dir_okay=False), default=None, envvar="GANEVAL_WEIGHTS",
                      help="Inception weights file [default: see `ganeval weights path`]."),
-        click.option("--skip-bad", is_flag=True, help="Skip images that cannot be decoded (counted) instead of failing."),
+        click.option("--skip-bad", is_flag=True, help="Skip undecodable images (counted) instead of failing."),
         click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
                      help="Seed of the IS shuffle and the KID subsets."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout."),

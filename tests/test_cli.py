@@ -61,7 +61,13 @@ def reference_fid(small_sets, extractor):
 def test_fid_invariant_to_batch_size_and_workers(small_sets, weights_with_head, reference_fid, batch_size, workers):
     folder, array = small_sets
     value = ganeval.fid(
-        folder, array, weights=weights_with_head, device="cpu", batch_size=batch_size, workers=workers, progress=False
+        folder,
+        array,
+        weights=weights_with_head,
+        device="cpu",
+        batch_size=batch_size,
+        workers=workers,
+        progress=False,
     )
     assert value == pytest.approx(reference_fid, rel=1e-6)
 
@@ -141,7 +147,15 @@ def test_corrupt_image_is_named(folder_with_bad_files, weights_with_head):
 def test_skip_bad_skips_and_counts(folder_with_bad_files, weights_with_head):
     folder = folder_with_bad_files
     code, out, err = run_cli(
-        "fid", str(folder), str(folder), "--skip-bad", "--device", "cpu", "--weights", str(weights_with_head), "--json"
+        "fid",
+        str(folder),
+        str(folder),
+        "--skip-bad",
+        "--device",
+        "cpu",
+        "--weights",
+        str(weights_with_head),
+        "--json",
     )
     assert code == 0, err
     assert json.loads(out)["n_a"] == 3

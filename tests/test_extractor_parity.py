@@ -23,7 +23,9 @@ def test_tf_mode_matches_torch_fidelity(weights_with_head, cifar_tensor, ganeval
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
     tfd = FeatureExtractorInceptionV3(
-        "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(weights_with_head)
+        "inception-v3-compat",
+        ["2048", "logits_unbiased"],
+        feature_extractor_weights_path=str(weights_with_head),
     )
     with torch.no_grad():
         pool3, logits = tfd(cifar_tensor)

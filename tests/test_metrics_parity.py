@@ -40,9 +40,7 @@ def pool3_like(n: int, d: int, seed: int, shift: float) -> np.ndarray:
 
 
 def tf_fid(a: GaussianStats, b: GaussianStats) -> float:
-    out = fid_statistics_to_metric(
-        {"mu": a.mu, "sigma": a.sigma}, {"mu": b.mu, "sigma": b.sigma}, verbose=False
-    )
+    out = fid_statistics_to_metric({"mu": a.mu, "sigma": a.sigma}, {"mu": b.mu, "sigma": b.sigma}, verbose=False)
     return out[KEY_METRIC_FID]
 
 
@@ -150,15 +148,23 @@ def test_round_off_negative_is_clamped_and_large_negative_raises(features_64, mo
         frechet_distance(a, b)
 
 
-def test_indefinite_covariance_is_flagged():
-    # A symmetric but indefinite "covariance": the product has eigenvalues +-i, impossible for PSD inputs.
-    a = GaussianStats(np.zeros(2), np.diag([1.0, -1.0]), 10)
-    b = GaussianStats(np.zeros(2), np.array([[0.0, 1.0], [1.0, 0.0]]), 10)
-    with pytest.warns(UserWarning, match="imaginary"), pytest.raises(StatisticsError, match="negative"):
-        frechet_distance(a, b, method="eig")
+def test_indefinite_covariance_is_refused():
+    """Covariances that are not PSD cannot come from data: both methods refuse them."""
     c = GaussianStats(np.zeros(2), np.diag([-1.0, 1.0]), 10)
+    eye = GaussianStats(np.zeros(2), np.eye(2), 10)
+    with pytest.raises(StatisticsError, match="first covariance is not positive semi-definite"):
+        frechet_distance(c, eye, method="eig")
+    with pytest.raises(StatisticsError, match="second covariance is not positive semi-definite"):
+        frechet_distance(eye, c, method="eig")
     with pytest.raises(StatisticsError, match="imaginary diagonal"):
-        frechet_distance(c, GaussianStats(np.zeros(2), np.eye(2), 10), method="sqrtm")
+        frechet_distance(c, eye, method="sqrtm")
+
+
+def test_identical_rank_deficient_sets_give_exactly_zero():
+    """n << d: a general eigensolver scatters the zero eigenvalues and the anchors go negative; eig does not."""
+    x = np.abs(np.random.default_rng(3).normal(size=(3, 2048)))
+    with pytest.warns(RankDeficientWarning):
+        assert frechet_distance(gaussian_stats(x), gaussian_stats(x)) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_sqrtm_retries_with_offset_when_root_is_not_finite(features_64, monkeypatch):

@@ -245,9 +245,7 @@ def test_verify_fingerprint_sees_same_size_same_mtime_change(tmp_path):
 def test_array_fingerprint():
     data = RNG.integers(0, 256, size=(3, 4, 4, 3), dtype=np.uint8)
     assert ArraySource(data).fingerprint == ArraySource(data.copy()).fingerprint
-    assert (
-        ArraySource(data).fingerprint == ArraySource(torch.from_numpy(data).permute(0, 3, 1, 2)).fingerprint
-    )
+    assert ArraySource(data).fingerprint == ArraySource(torch.from_numpy(data).permute(0, 3, 1, 2)).fingerprint
     assert ArraySource(data).fingerprint != ArraySource(data[:2]).fingerprint
     assert ArraySource(data).fingerprint != ArraySource(data.reshape(3, 2, 8, 3)).fingerprint
     changed = data.copy()
@@ -323,14 +321,10 @@ def test_loader_skip_bad_drops_and_counts(folder_with_bad, workers):
     source = FolderSource(folder_with_bad)
     report = LoadReport()
 
-    images = [
-        im for b in iterate_batches(source, 3, workers=workers, skip_bad=True, report=report) for im in b
-    ]
+    images = [im for b in iterate_batches(source, 3, workers=workers, skip_bad=True, report=report) for im in b]
 
     assert report.n_images == len(images) == 8 and report.n_skipped_bad == 2
-    assert [e.split(":")[0] for e in report.bad_examples] == [
-        str(folder_with_bad / n) for n in ("03.png", "07.png")
-    ]
+    assert [e.split(":")[0] for e in report.bad_examples] == [str(folder_with_bad / n) for n in ("03.png", "07.png")]
     kept = [i for i in range(10) if i not in (3, 7)]
     for image, index in zip(images, kept, strict=True):
         np.testing.assert_array_equal(image.permute(1, 2, 0).numpy(), source.load(index))

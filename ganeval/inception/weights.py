@@ -91,7 +91,9 @@ def from_torchscript(state: dict[str, torch.Tensor]) -> OrderedDict[str, torch.T
     for key, shape in expected.items():
         if key not in out or out[key].shape != shape:
             got = tuple(out[key].shape) if key in out else "nothing"
-            raise WeightsError(f"TorchScript weights do not fit the FID Inception graph at {key}: {got} vs {tuple(shape)}")
+            raise WeightsError(
+                f"TorchScript weights do not fit the FID Inception graph at {key}: {got} vs {tuple(shape)}"
+            )
     return OrderedDict((k, out[k].detach().clone().float().contiguous()) for k in expected)
 
 
@@ -139,5 +141,7 @@ def build_network(state: dict[str, torch.Tensor]) -> FIDInception:
     missing, unexpected = net.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
-        raise WeightsError(f"weights do not fit the FID Inception graph: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        raise WeightsError(
+            f"weights do not fit the FID Inception graph: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
     return net.eval().requires_grad_(False)

@@ -14,9 +14,7 @@ from ganeval.errors import check
 from ganeval.metrics.gaussian import ArrayLike, as_feature_matrix
 
 
-def inception_score(
-    logits: ArrayLike, splits: int = 10, seed: int = 2020, shuffle: bool = True
-) -> tuple[float, float]:
+def inception_score(logits: ArrayLike, splits: int = 10, seed: int = 2020, shuffle: bool = True) -> tuple[float, float]:
     """(mean, std with ddof 0) of the Inception Score over `splits` chunks of the (N, classes) logits.
 
     The shuffle is `np.random.RandomState(seed).permutation(N)` and chunk i holds rows

@@ -16,9 +16,7 @@ from ganeval.errors import check
 from ganeval.metrics.gaussian import ArrayLike, as_feature_matrix, resolve_device
 
 
-def polynomial_kernel(
-    x: torch.Tensor, y: torch.Tensor, degree: int, gamma: float, coef0: float
-) -> torch.Tensor:
+def polynomial_kernel(x: torch.Tensor, y: torch.Tensor, degree: int, gamma: float, coef0: float) -> torch.Tensor:
     """k(x, y) = (gamma <x, y> + coef0)^degree for all row pairs."""
     return (x @ y.T * gamma + coef0) ** degree
 

@@ -80,14 +80,8 @@ def _channel_last(data: Any) -> np.ndarray | torch.Tensor:
             data = data.unsqueeze(1)
         check(data.ndim == 4, f"expected a tensor N x C x H x W or N x H x W, got shape {tuple(data.shape)}")
         if data.shape[1] not in CHANNEL_COUNTS:
-            hint = (
-                " (it looks channel-last: use .permute(0, 3, 1, 2))"
-                if data.shape[-1] in CHANNEL_COUNTS
-                else ""
-            )
-            raise InputError(
-                f"expected a tensor N x C x H x W with C in 1, 3, 4; got {tuple(data.shape)}{hint}"
-            )
+            hint = " (it looks channel-last: use .permute(0, 3, 1, 2))" if data.shape[-1] in CHANNEL_COUNTS else ""
+            raise InputError(f"expected a tensor N x C x H x W with C in 1, 3, 4; got {tuple(data.shape)}{hint}")
         data = data.permute(0, 2, 3, 1)
     elif isinstance(data, np.ndarray):
         if data.ndim == 3:

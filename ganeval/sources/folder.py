@@ -39,9 +39,7 @@ class FolderSource(ImageSource):
     once each. `verify=True` makes the fingerprint hash file contents instead of trusting size and mtime.
     """
 
-    def __init__(
-        self, path: str | os.PathLike, extensions: Sequence[str] = DEFAULT_EXTENSIONS, verify: bool = False
-    ):
+    def __init__(self, path: str | os.PathLike, extensions: Sequence[str] = DEFAULT_EXTENSIONS, verify: bool = False):
         self.root = os.path.abspath(os.fspath(path))
         self.extensions = tuple(e.lower().lstrip(".") for e in extensions)
         self.verify = verify
