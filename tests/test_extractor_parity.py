@@ -69,15 +69,14 @@ def test_clean_mode_resize_matches_clean_fid(cifar_images):
     assert torch.equal(ours, theirs)
 
 
-def test_torchscript_conversion_matches_its_source(headless_weights, cifar_tensor):
+def test_torchscript_conversion_matches_its_source(torchscript_weights, cifar_tensor):
     """The converted network reproduces the NVIDIA TorchScript model it was converted from."""
-    from ganeval.inception.store import fetch_torchscript
     from ganeval.inception.weights import build_network, read_state_dict
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        source = torch.jit.load(str(fetch_torchscript()), map_location="cpu").eval()
-        net = build_network(read_state_dict(fetch_torchscript()))
+        source = torch.jit.load(str(torchscript_weights), map_location="cpu").eval()
+        net = build_network(read_state_dict(torchscript_weights))
     x = preprocess(cifar_tensor[:4], "tf")
     with torch.no_grad():
         theirs = source(x).reshape(4, 2048)
