@@ -98,7 +98,7 @@ def _read_idx(path: Path) -> np.ndarray:
     shape = tuple(int(v) for v in np.frombuffer(raw, ">i4", ndim, 4))
     data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
     check(data.size == int(np.prod(shape)), f"{path}: {data.size} values for shape {shape}")
-    return data.reshape(shape)
+    return data.reshape(shape).copy()
 
 
 def _read_cifar_jpeg(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:

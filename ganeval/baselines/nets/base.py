@@ -63,6 +63,21 @@ class Baseline(nn.Module, abc.ABC):
     def random_labels(self, n: int) -> torch.Tensor | None:
         return torch.randint(self.n_classes, (n,), device=self.device) if self.conditional else None
 
+    def sampler(self) -> Callable[[int], torch.Tensor]:
+        """`sample_fn(batch_size)` for evaluation; a conditional model cycles through the classes in order,
+        so every n samples are class-balanced up to one image per class."""
+        drawn = 0
+
+        def sample_fn(n: int) -> torch.Tensor:
+            nonlocal drawn
+            labels = None
+            if self.conditional:
+                labels = (torch.arange(n, device=self.device) + drawn) % self.n_classes
+            drawn += n
+            return self.sample(n, labels)
+
+        return sample_fn
+
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         """`n` images in [-1, 1] from the generator in eval mode (BatchNorm running statistics)."""

@@ -41,7 +41,10 @@ def conv_output(size: int, kernel: int, stride: int, padding: int) -> int:
 
 
 def init_weights(module: nn.Module) -> None:
-    """DCGAN's N(0, 0.02) for convolutions and linear layers, zero biases."""
+    """DCGAN's N(0, 0.02) for G's convolutions and linear layers, zero biases.
+
+    D keeps PyTorch's default (Kaiming-uniform) init: through seven layers N(0, 0.02) shrinks its input
+    gradient to ~0, which makes a gradient penalty start at its maximum (||grad|| = 0, penalty 1)."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)
@@ -132,7 +135,6 @@ class Discriminator(nn.Module):
         self.linear = nn.Linear(self.body.feature_dim, out_dim)
         self.embed = nn.Embedding(n_classes, self.body.feature_dim) if n_classes else None
         self.n_classes = n_classes
-        init_weights(self)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.body(x)

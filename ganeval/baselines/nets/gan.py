@@ -67,7 +67,7 @@ class AdversarialModel(Baseline):
             losses["loss_d"].backward()
             optimizers["d"].step()
             self.after_d_step()
-            d_logs = {k: float(v.detach()) for k, v in losses.items()}
+            d_logs = {k: v.item() for k, v in losses.items()}
         toggle_grad(self.discriminator, False)  # fix D, update G
         fake_labels = self.random_labels(len(real))
         fake = self.generator(self.noise(len(real)), *_maybe(fake_labels))
@@ -76,7 +76,7 @@ class AdversarialModel(Baseline):
         loss_g.backward()
         optimizers["g"].step()
         toggle_grad(self.discriminator, True)
-        return {**d_logs, "loss_g": float(loss_g)}
+        return {**d_logs, "loss_g": loss_g.item()}
 
 
 def _maybe(labels: torch.Tensor | None) -> tuple[torch.Tensor, ...]:

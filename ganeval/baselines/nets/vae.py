@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ganeval.baselines.nets.base import Baseline, NextBatch, OptimizerSpec
-from ganeval.baselines.nets.cnn import ConvStack, Generator, init_weights
+from ganeval.baselines.nets.cnn import ConvStack, Generator
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -27,7 +27,6 @@ class Encoder(nn.Module):
         super().__init__()
         self.body = ConvStack(image_shape, width)
         self.head = nn.Linear(self.body.feature_dim, 2 * z_dim)
-        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.head(self.body(x)).chunk(2, dim=1)

@@ -1,0 +1,101 @@
+"""`ganeval train-baseline NAME` and the checkpoint reader behind `ganeval score CHECKPOINT`.
+
+The lead registers these in `ganeval/cli.py`; this module parses options and calls the trainer only.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import click
+import torch
+from tqdm import tqdm
+
+from ganeval.baselines.checkpoint import read_checkpoint, rebuild_model
+from ganeval.baselines.recipe import available, load_recipe, override, parse_assignment
+from ganeval.baselines.trainer import train
+from ganeval.errors import GanevalError
+from ganeval.sources.base import ImageSource
+from ganeval.sources.generator import GeneratorSource
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+def is_checkpoint(path: Any) -> bool:
+    """Whether a command-line input names a baseline checkpoint file (rather than a folder)."""
+    return isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and str(path).endswith(CHECKPOINT_SUFFIXES)
+
+
+def checkpoint_source(
+    path: str | os.PathLike, n_samples: int = 10_000, seed: int = 0, device: str | None = None, batch_size: int = 100
+) -> ImageSource:
+    """`n_samples` images from a checkpoint's generator (class-balanced for cgan), seeded by `seed`.
+
+    Raises InputError for a missing file, a file that is not a checkpoint, or one from another version.
+    """
+    state = read_checkpoint(path)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    recipe, model = rebuild_model(state, device)
+    name = f"{recipe.name}@{state['step']}"
+    return GeneratorSource(model.sampler(), n_samples, (-1.0, 1.0), batch_size=batch_size, seed=seed, name=name)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    tqdm.write(f"ganeval: warning: {message}", file=sys.stderr)
+
+
+def _friendly(func: Callable) -> Callable:
+    """One line on stderr and exit status 1 for errors a user can cause (as `ganeval.cli.friendly_errors`)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        warnings.showwarning = _one_line_warning
+        try:
+            return func(*args, **kwargs)
+        except GanevalError as exc:
+            click.echo(f"ganeval: error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("ganeval: interrupted (resume with --resume)", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.command("train-baseline")
+@click.argument("name")
+@click.option("--steps", type=click.IntRange(min=1), help="Generator steps in all (a resumed run continues to it).")
+@click.option("--dataset", help="mnist, fashion-mnist, cifar10-jpeg or cifar10.")
+@click.option("--batch-size", type=click.IntRange(min=1))
+@click.option("--device", help="torch device [default: cuda if available].")
+@click.option("--out", help="Run folder [default: runs/NAME].")
+@click.option("--seed", type=int)
+@click.option("--width", type=click.FloatRange(min=0, min_open=True), help="Channel-width factor of G and D.")
+@click.option("--eval-every", type=click.IntRange(min=0), help="Steps between evaluations; 0: only at the end.")
+@click.option("--eval-samples", type=click.IntRange(min=0), help="Generated images per evaluation; 0: no evaluation.")
+@click.option("--ref", help="Reference: DATASET:SPLIT or a folder [default: the test split, first --eval-samples].")
+@click.option("--data-root", envvar="GANEVAL_DATA", help="Datasets folder [default: ../shared/datasets].")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Any other recipe field, e.g. --set optimizer.lr=1e-4 --set objective.n_critic=1.")  # fmt: skip
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_friendly
+def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | None, resume: bool, quiet: bool,
+                   **options: Any) -> None:  # fmt: skip
+    """Train baseline NAME (a recipe in baselines/, or a .toml file), evaluating it while it trains.
+
+    Recipes: gan, wgan, wgan-gp, sngan, cgan, vae. The run folder gets metrics.csv, samples_STEP.png,
+    fid.png and the checkpoints last.pt and best.pt (`ganeval score CHECKPOINT --ref ...` scores them).
+    """
+    recipe = override(load_recipe(name), **options, **dict(parse_assignment(a) for a in assignments))
+    result = train(recipe, data_root=data_root, resume=resume, progress=not quiet, log=tqdm.write)
+    best = f", best FID {result.best_fid:.4g}" if result.history and "fid" in result.history[-1] else ""
+    click.echo(f"{recipe.name}: {result.step} steps{best}; outputs in {result.out_dir}")
+
+
+__all__ = ["available", "checkpoint_source", "is_checkpoint", "train_baseline"]

@@ -1,0 +1,175 @@
+"""The generic training loop: steps come from the model, evaluation from `ganeval.Evaluator`.
+
+Every `eval_every` steps and at the last step the loop scores the generator in memory, appends a row to
+metrics.csv, saves a sample grid and the `last` checkpoint, and `best` when FID improved. Resuming from
+`last` restores models, optimizers, RNG states and the data position, so on the CPU the result equals
+an uninterrupted run bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ganeval.baselines.checkpoint import read_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ganeval.baselines.data import FILES, BatchStream, load_dataset
+from ganeval.baselines.nets import Baseline, build_model
+from ganeval.baselines.recipe import Recipe, from_dict
+from ganeval.baselines.report import plot_curve, save_grid, write_metrics
+from ganeval.errors import InputError, check
+from ganeval.evaluator import Evaluator
+from ganeval.extractor import InceptionExtractor
+from ganeval.metrics.fid import RankDeficientWarning
+from ganeval.sources.generator import seeded_rng
+
+# Fields a resumed run must share with the checkpoint (steps, schedule, device and paths may change).
+RESUME_FIELDS = ("model", "dataset", "batch_size", "seed", "z_dim", "width", "objective", "optimizer")
+GRID_SIZE = 64
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    step: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_fid: float = math.inf
+    model: Baseline | None = None
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def make_evaluator(
+    recipe: Recipe, data_root: str | None, extractor: InceptionExtractor | None, device: torch.device
+) -> Evaluator:
+    """Reference: `ref` "DATASET:SPLIT" (whole split) or anything `as_source` reads; default the test split
+    limited to its first `eval_samples` images, so a small run stays small."""
+    if recipe.ref is None:
+        reference = load_dataset(recipe.dataset, "test", data_root).images[: recipe.eval_samples]
+    elif recipe.ref.partition(":")[0] in FILES and recipe.ref.partition(":")[2]:
+        name, _, split = recipe.ref.partition(":")
+        reference = load_dataset(name, split, data_root).images
+    else:
+        reference = recipe.ref
+    extractor = extractor or InceptionExtractor(device=device)
+    return Evaluator(reference, extractor=extractor, n_samples=recipe.eval_samples, seed=recipe.seed)
+
+
+def _check_resumable(saved: Recipe, recipe: Recipe) -> None:
+    differ = [k for k in RESUME_FIELDS if getattr(saved, k) != getattr(recipe, k)]
+    check(not differ, f"cannot resume: the checkpoint's recipe differs in {', '.join(differ)}")
+
+
+def train(
+    recipe: Recipe,
+    *,
+    data_root: str | None = None,
+    resume: bool = False,
+    extractor: InceptionExtractor | None = None,
+    evaluator: Evaluator | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train `recipe`'s model for `recipe.steps` generator steps (from `last` when `resume`)."""
+    device = torch.device(recipe.device) if recipe.device else default_device()
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device} requested but CUDA is not available")
+    out = recipe.out_dir
+    last = out / "last.pt"
+    check(
+        resume or not last.exists(),
+        f"{out} already holds a run: pass --resume to continue it, or choose another --out",
+    )
+    data = load_dataset(recipe.dataset, "train", data_root)
+    torch.manual_seed(recipe.seed)
+    model = build_model(recipe.model, data.image_shape, data.n_classes, recipe.z_dim, recipe.width, recipe.objective)
+    model = model.to(device).train()
+    optimizers = model.build_optimizers(recipe.optimizer)
+    stream = BatchStream(data, recipe.batch_size, recipe.seed, device)
+    result = TrainResult(out, 0, model=model)
+    elapsed = 0.0
+    if resume:
+        state = read_checkpoint(last)
+        _check_resumable(from_dict(state["recipe"]), recipe)
+        model.load_state_dict(state["model"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        stream.load_state_dict(state["data"])
+        set_rng_state(state["rng"])
+        result.step, result.history, result.best_fid = state["step"], list(state["history"]), state["best_fid"]
+        elapsed = state["elapsed_s"]
+    out.mkdir(parents=True, exist_ok=True)
+    if evaluator is None and recipe.eval_samples:
+        evaluator = make_evaluator(recipe, data_root, extractor, device)
+
+    def save(path: Path) -> None:
+        save_checkpoint(path, {
+            "recipe": recipe.to_dict(), "image_shape": list(data.image_shape), "n_classes": data.n_classes,
+            "step": result.step, "model": model.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+            "rng": rng_state(), "data": stream.state_dict(), "history": result.history,
+            "best_fid": result.best_fid, "elapsed_s": elapsed + time.perf_counter() - started,
+        })  # fmt: skip
+
+    started = time.perf_counter()
+    sums: dict[str, float] = {}
+    count = 0
+    bar = tqdm(total=recipe.steps, initial=result.step, unit="step", disable=not progress, file=sys.stderr)
+    with bar:
+        while result.step < recipe.steps:
+            losses = model.train_step(stream, optimizers)
+            result.step += 1
+            count += 1
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+            bar.update(1)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()}, refresh=False)
+            if result.step == recipe.steps or (recipe.eval_every and result.step % recipe.eval_every == 0):
+                row: dict[str, Any] = {"step": result.step, "time_s": elapsed + time.perf_counter() - started}
+                row.update({k: v / count for k, v in sums.items()})
+                sums, count = {}, 0
+                if evaluator is not None:
+                    with warnings.catch_warnings():
+                        if result.history:  # said once per run is enough
+                            warnings.simplefilter("ignore", RankDeficientWarning)
+                        row.update(evaluator.evaluate(model.sampler()))
+                    row["eval_time_s"] = elapsed + time.perf_counter() - started - row["time_s"]
+                    _save_grid(model, out / f"samples_{result.step:07d}.png", recipe.seed)
+                result.history.append(row)
+                write_metrics(result.history, out / "metrics.csv")
+                if log is not None:
+                    log(_describe(row))
+                improved = "fid" in row and row["fid"] < result.best_fid
+                if improved:
+                    result.best_fid = row["fid"]
+                save(last)
+                if improved:
+                    save(out / "best.pt")
+    fids = [(r["step"], r["fid"]) for r in result.history if "fid" in r]
+    if fids:
+        plot_curve([s for s, _ in fids], [f for _, f in fids], out / "fid.png")
+    return result
+
+
+def _save_grid(model: Baseline, path: Path, seed: int) -> None:
+    """The same noise (and labels) at every evaluation, so grids show how the samples evolve."""
+    with seeded_rng(seed + 1):
+        images = model.sampler()(GRID_SIZE)
+    save_grid(images, path)
+
+
+def _describe(row: dict[str, Any]) -> str:
+    parts = [f"step {row['step']}", f"{row['time_s']:.0f}s"]
+    parts += [f"{k} {row[k]:.4g}" for k in ("fid", "kid_mean", "is_mean") if k in row]
+    parts += [f"{k} {v:.4g}" for k, v in row.items() if k.startswith("loss")]
+    return ", ".join(parts)
