@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from ganeval.baselines.checkpoint import read_checkpoint, rng_state, save_checkpoint, set_rng_state
-from ganeval.baselines.data import FILES, BatchStream, load_dataset
+from ganeval.baselines.data import FILES, BatchStream, ImageData, load_dataset
 from ganeval.baselines.nets import Baseline, build_model
 from ganeval.baselines.recipe import Recipe, from_dict
 from ganeval.baselines.report import plot_curve, save_grid, write_metrics
@@ -77,10 +77,15 @@ def train(
     resume: bool = False,
     extractor: InceptionExtractor | None = None,
     evaluator: Evaluator | None = None,
+    data: ImageData | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Train `recipe`'s model for `recipe.steps` generator steps (from `last` when `resume`)."""
+    """Train `recipe`'s model for `recipe.steps` generator steps (from `last` when `resume`).
+
+    `data` replaces the recipe's training set (tests train on a few images); `evaluator` replaces the one
+    built from the recipe's reference.
+    """
     device = torch.device(recipe.device) if recipe.device else default_device()
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device {device} requested but CUDA is not available")
@@ -90,7 +95,7 @@ def train(
         resume or not last.exists(),
         f"{out} already holds a run: pass --resume to continue it, or choose another --out",
     )
-    data = load_dataset(recipe.dataset, "train", data_root)
+    data = data if data is not None else load_dataset(recipe.dataset, "train", data_root)
     torch.manual_seed(recipe.seed)
     model = build_model(recipe.model, data.image_shape, data.n_classes, recipe.z_dim, recipe.width, recipe.objective)
     model = model.to(device).train()

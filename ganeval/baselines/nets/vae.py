@@ -56,4 +56,4 @@ class VAE(Baseline):
         optimizers["vae"].zero_grad(set_to_none=True)
         loss.backward()
         optimizers["vae"].step()
-        return {"loss": float(loss), "recon": float(recon), "kl": float(kl)}
+        return {"loss": loss.item(), "recon": recon.item(), "kl": kl.item()}
