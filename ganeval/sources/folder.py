@@ -4,45 +4,49 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import struct
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from PIL import Image
 
 from ganeval.errors import BadImageError, InputError, check
 from ganeval.sources.base import ImageSource
-from ganeval.sources.convert import pil_to_rgb
+from ganeval.sources.convert import DECODE_ERRORS, check_max_pixels, decode_image
+
+__all__ = ["DECODE_ERRORS", "DEFAULT_EXTENSIONS", "FolderSource", "display_path"]
 
 DEFAULT_EXTENSIONS: tuple[str, ...] = ("png", "jpg", "jpeg", "webp", "bmp")
-
-# Everything PIL is known to raise on a corrupt, truncated or hostile file (UnidentifiedImageError and
-# FileNotFoundError are OSErrors); a file that raises one of these is a bad image, not a ganeval bug.
-DECODE_ERRORS = (
-    OSError,
-    ValueError,
-    SyntaxError,
-    EOFError,
-    IndexError,
-    struct.error,
-    Image.DecompressionBombError,
-)
 
 _READ_CHUNK = 1 << 20
 
 
 class FolderSource(ImageSource):
-    """Image files under `path` (recursively), sorted by relative POSIX path.
+    """Image files under `path` (recursively), sorted by the bytes of their relative POSIX paths.
 
+    The order depends on names only, never on creation order, mtimes or the file system's listing order
+    (KID subsets and the IS shuffle are drawn by index, so order changes their values). Names that are not
+    valid UTF-8 are kept as bytes (surrogate escapes) and shown with backslash escapes in messages.
     Hidden files and folders (name starting with ".") are ignored silently; other files whose extension
-    (case-insensitive) is not in `extensions` are counted in `skipped`. Symlinked folders are followed,
-    once each. `verify=True` makes the fingerprint hash file contents instead of trusting size and mtime.
+    (case-insensitive) is not in `extensions` are counted in `skipped`. Symlinks are followed; a folder
+    reached twice (a symlink loop or alias) is listed once. An entry that is not a readable regular file
+    (broken or looping symlink, FIFO, socket, no permission) fails when loaded, as a bad image, so
+    `skip_bad` can drop it. `max_pixels` caps the image size decoded (None: PIL's default limit of
+    2 x ``Image.MAX_IMAGE_PIXELS``; 0: no limit). `verify=True` makes the fingerprint hash file contents
+    instead of trusting size and mtime.
     """
 
-    def __init__(self, path: str | os.PathLike, extensions: Sequence[str] = DEFAULT_EXTENSIONS, verify: bool = False):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        extensions: Sequence[str] = DEFAULT_EXTENSIONS,
+        verify: bool = False,
+        max_pixels: int | None = None,
+    ):
         self.root = os.path.abspath(os.fspath(path))
         self.extensions = tuple(e.lower().lstrip(".") for e in extensions)
         self.verify = verify
+        self.max_pixels = check_max_pixels(max_pixels)
         check(os.path.exists(self.root), f"no such folder: {self.root}")
         check(os.path.isdir(self.root), f"not a folder: {self.root}")
         self.files, self._skipped = _list_images(self.root, frozenset(self.extensions))
@@ -61,16 +65,19 @@ class FolderSource(ImageSource):
         return os.path.join(self.root, *self.files[index].split("/"))
 
     def describe(self, index: int) -> str:
-        return self.path(index)
+        return display_path(self.path(index))
 
     def load(self, index: int) -> np.ndarray:
         path = self.path(index)
+        name = display_path(path)
         try:
-            with Image.open(path) as img:
-                img.load()
-                return pil_to_rgb(img)
-        except DECODE_ERRORS as exc:
-            raise BadImageError(path, str(exc) or type(exc).__name__) from None
+            info = os.stat(path)  # follows symlinks: a broken or looping one fails here
+            if not stat.S_ISREG(info.st_mode):
+                raise BadImageError(name, f"not a regular file ({_file_kind(info.st_mode)})")  # a FIFO would block
+            with open(path, "rb") as f:
+                return decode_image(f, name, self.max_pixels)
+        except OSError as exc:
+            raise BadImageError(name, exc.strerror or str(exc)) from None
 
     @property
     def skipped(self) -> int:
@@ -92,17 +99,32 @@ class FolderSource(ImageSource):
         return self._fingerprint
 
     def _file_identity(self, rel: str) -> bytes:
+        """Size and mtime (or content hash); an unreadable entry hashes its error, so it fails at load time."""
         path = os.path.join(self.root, *rel.split("/"))
         try:
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode):
+                return b"special:" + _file_kind(info.st_mode).encode()
             if self.verify:
                 return _sha256_file(path)
-            st = os.stat(path)
-            return struct.pack("<Qq", st.st_size, st.st_mtime_ns)
+            return struct.pack("<Qq", info.st_size, info.st_mtime_ns)
         except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+            return f"error:{exc.errno}".encode()
 
     def __repr__(self) -> str:
         return f"FolderSource({self.root!r}, {len(self)} images)"
+
+
+def display_path(path: str) -> str:
+    """`path` printable in any terminal: bytes that are not UTF-8 appear as backslash escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a device or special file"
 
 
 def _sha256_file(path: str) -> bytes:
@@ -126,7 +148,7 @@ def _list_images(root: str, extensions: frozenset[str]) -> tuple[list[str], int]
                 images.append(f"{rel_dir}/{name}" if rel_dir else name)
             else:
                 skipped += 1
-    images.sort()
+    images.sort(key=os.fsencode)  # byte order: defined for any name, equal to code point order for UTF-8
     return images, skipped
 
 
@@ -145,4 +167,4 @@ def _walk(root: str) -> Iterable[tuple[str, list[str]]]:
 
 
 def _raise_unreadable(exc: OSError) -> None:
-    raise InputError(f"cannot list folder {exc.filename}: {exc.strerror or exc}")
+    raise InputError(f"cannot list folder {display_path(exc.filename)}: {exc.strerror or exc}")
