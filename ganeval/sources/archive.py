@@ -28,7 +28,9 @@ TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
 def _is_image_member(name: str, extensions: tuple[str, ...]) -> bool:
-    parts = name.split("/")
+    parts = [p for p in name.split("/") if p not in ("", ".")]  # "./a.png" is "a.png"
+    if not parts:
+        return False
     if any(p.startswith(".") for p in parts) or parts[0] == "__MACOSX":
         return False
     return "." in parts[-1] and parts[-1].rpartition(".")[2].lower() in extensions
