@@ -1,0 +1,301 @@
+"""Awkward inputs people actually have, and results that do not depend on how they were computed.
+
+Each kind of input is a real file of that kind written to tmp_path. Forward passes are few (about 40);
+metric checks reuse the session's features of 48 CIFAR-10 images.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageOps
+
+import ganeval
+from ganeval.config import make_settings
+from ganeval.errors import BadImageError, InputError
+from ganeval.loader import LoadReport, iterate_batches
+from ganeval.metrics import RankDeficientWarning, fid_from_features, inception_score, kernel_inception_distance
+from ganeval.sources import ArraySource, FolderSource, TarSource, ZipSource
+
+RNG = np.random.default_rng(6)
+
+
+def random_rgb(h: int = 6, w: int = 5) -> np.ndarray:
+    return RNG.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+
+
+def save(path: Path, image: Image.Image | np.ndarray, **save_args) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    image.save(path, **save_args)
+    return path
+
+
+def loaded(source) -> list[np.ndarray]:
+    return [source.load(i) for i in range(len(source))]
+
+
+# --- one RGB rule ---------------------------------------------------------------------------------
+
+
+def test_exif_orientation_is_ignored_like_the_reference_implementations(tmp_path):
+    pixels = random_rgb(8, 16)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    path = save(tmp_path / "phone.jpg", pixels, exif=exif.tobytes(), quality=95)
+    with Image.open(path) as image:
+        assert image.getexif()[0x0112] == 6
+        stored = np.asarray(image.convert("RGB"))
+        assert ImageOps.exif_transpose(image).size == (8, 16)  # a viewer would show it rotated
+
+    np.testing.assert_array_equal(FolderSource(tmp_path).load(0), stored)
+    assert stored.shape == (8, 16, 3)
+
+
+def _mode_images() -> dict[str, Image.Image]:
+    rgba = Image.fromarray(RNG.integers(0, 256, size=(7, 9, 4), dtype=np.uint8), "RGBA")
+    return {
+        "l.png": rgba.convert("L"),
+        "la.png": rgba.convert("LA"),
+        "p.png": rgba.convert("RGB").quantize(16),
+        "rgba.png": rgba,
+        "i16.png": Image.fromarray(RNG.integers(0, 65536, size=(7, 9), dtype=np.uint16)),
+        "cmyk.jpg": rgba.convert("CMYK"),
+    }
+
+
+def test_every_source_kind_applies_the_same_rgb_rule(tmp_path):
+    folder = tmp_path / "images"
+    for name, image in _mode_images().items():
+        save(folder / name, image)
+    with zipfile.ZipFile(tmp_path / "images.zip", "w") as archive, tarfile.open(tmp_path / "images.tgz", "w:gz") as tar:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, f"images/{path.name}")
+            tar.add(path, f"images/{path.name}")
+
+    expected = loaded(FolderSource(folder))
+
+    assert [im.shape for im in expected] == [(7, 9, 3)] * 6
+    for other in (ZipSource(tmp_path / "images.zip"), TarSource(tmp_path / "images.tgz")):
+        for a, b in zip(loaded(other), expected, strict=True):
+            np.testing.assert_array_equal(a, b)
+    files = FolderSource(folder).files
+    for name in ("l.png", "rgba.png"):  # the same pixels handed over as an array
+        with Image.open(folder / name) as image:
+            array = np.asarray(image)
+        np.testing.assert_array_equal(ArraySource(array[None]).load(0), expected[files.index(name)])
+
+
+# --- mixed sizes -----------------------------------------------------------------------------------
+
+
+def test_mixed_sizes_give_each_image_the_features_it_has_alone(tmp_path, extractor, cifar_images):
+    sizes = [(32, 32), (45, 60), (20, 33), (32, 32), (64, 64)]
+    for i, (h, w) in enumerate(sizes):
+        save(tmp_path / f"{i}.png", Image.fromarray(cifar_images[i]).resize((w, h), Image.BICUBIC))
+    source = FolderSource(tmp_path)
+
+    together = extractor.extract(source, keep_pool3=True, progress=False).pool3  # one batch of mixed sizes
+
+    assert together.shape == (5, 2048)
+    for i, (h, w) in enumerate(sizes):
+        image = torch.from_numpy(source.load(i)).permute(2, 0, 1)[None]
+        assert image.shape[2:] == (h, w)  # nothing cropped or resized before the extractor
+        alone = extractor.forward(image)[0][0]
+        torch.testing.assert_close(together[i], alone, rtol=1e-4, atol=1e-5)
+
+
+# --- files that are not good images ----------------------------------------------------------------
+
+
+def _bad_entries(folder: Path) -> list[str]:
+    """Write one entry of each bad kind; returns their names (sorted order)."""
+    jpeg = io.BytesIO()
+    Image.fromarray(random_rgb(64, 64)).save(jpeg, "JPEG")
+    (folder / "truncated.jpg").write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
+    (folder / "page.png").write_text("<html><body>404 Not Found</body></html>")
+    (folder / "empty.webp").write_bytes(b"")
+    os.symlink(folder / "missing.png", folder / "dangling.png")
+    os.symlink("loop.png", folder / "loop.png")
+    os.mkfifo(folder / "fifo.png")  # opening it would block forever
+    return sorted(["truncated.jpg", "page.png", "empty.webp", "dangling.png", "loop.png", "fifo.png"])
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_bad_entries_are_named_and_skippable(tmp_path, workers):
+    save(tmp_path / "good1.png", random_rgb())
+    save(tmp_path / "zz_good2.png", random_rgb())
+    bad = _bad_entries(tmp_path)
+    source = FolderSource(tmp_path)
+    assert len(source) == 8
+    assert len(source.fingerprint) == 64 and len(FolderSource(tmp_path, verify=True).fingerprint) == 64
+
+    for name in bad:
+        with pytest.raises(BadImageError, match=name) as info:
+            source.load(source.files.index(name))
+        assert info.value.path == str(tmp_path / name)
+    with pytest.raises(BadImageError, match="not a regular file \\(a FIFO\\)"):
+        source.load(source.files.index("fifo.png"))
+    report = LoadReport()
+    images = [im for b in iterate_batches(source, 3, workers=workers, skip_bad=True, report=report) for im in b]
+    assert len(images) == 2 and report.n_skipped_bad == 6
+
+
+def test_unreadable_file(tmp_path):
+    path = save(tmp_path / "secret.png", random_rgb())
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running as root: a chmod 000 file stays readable (dangling symlinks and FIFOs are tested)")
+        with pytest.raises(BadImageError, match="secret.png: Permission denied"):
+            FolderSource(tmp_path).load(0)
+    finally:
+        path.chmod(0o644)
+
+
+def test_file_names_that_are_not_utf8(tmp_path):
+    root = os.fsencode(tmp_path)
+    good, corrupt = root + b"/caf\xe9.png", root + b"/\xff\xfe.png"
+    save(Path(os.fsdecode(good)), pixels := random_rgb())
+    with open(corrupt, "wb") as f:
+        f.write(b"garbage")
+    save(tmp_path / "plain.png", random_rgb())
+
+    source = FolderSource(tmp_path)
+
+    assert [os.fsencode(f) for f in source.files] == [b"caf\xe9.png", b"plain.png", b"\xff\xfe.png"]
+    np.testing.assert_array_equal(source.load(0), pixels)
+    assert source.describe(0).endswith("caf\\xe9.png")
+    with pytest.raises(BadImageError) as info:
+        source.load(2)
+    str(info.value).encode("utf-8")  # printable on any terminal, no surrogates
+    assert "\\xff\\xfe.png" in str(info.value)
+    assert len(source.fingerprint) == 64
+
+
+def test_symlinks_followed_once_and_loops_detected(tmp_path):
+    target = save(tmp_path / "real" / "a.png", pixels := random_rgb())
+    os.symlink(target, tmp_path / "real" / "link.png")
+    os.symlink(tmp_path / "real", tmp_path / "alias")  # the same folder twice
+    os.symlink("..", tmp_path / "real" / "up")  # a loop back to the root
+
+    source = FolderSource(tmp_path)
+
+    assert source.files == ["alias/a.png", "alias/link.png"]  # each real folder listed once
+    for image in loaded(source):
+        np.testing.assert_array_equal(image, pixels)
+
+
+def test_decompression_bomb_names_file_pixels_and_the_option(tmp_path):
+    limit = 2 * Image.MAX_IMAGE_PIXELS
+    Image.new("1", (15000, 12000)).save(tmp_path / "huge.png")  # 180 M pixels, 30 kB on disk
+    with pytest.raises(BadImageError, match=rf"huge.png: 15000x12000 = 180000000 pixels exceeds the limit of {limit}"):
+        FolderSource(tmp_path).load(0)
+    with pytest.raises(BadImageError, match="--max-pixels"):
+        list(iterate_batches(FolderSource(tmp_path), 1, workers=2))
+
+
+def test_max_pixels_option_raises_or_lowers_the_limit(tmp_path):
+    save(tmp_path / "small.png", random_rgb(50, 100))
+    before = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(BadImageError, match="5000 pixels exceeds the limit of 4999 pixels"):
+        FolderSource(tmp_path, max_pixels=4999).load(0)
+    assert FolderSource(tmp_path, max_pixels=5000).load(0).shape == (50, 100, 3)
+    assert FolderSource(tmp_path, max_pixels=0).load(0).shape == (50, 100, 3)
+    assert before == Image.MAX_IMAGE_PIXELS  # PIL's process-wide limit is left as it was
+    with pytest.raises(InputError, match="max_pixels must be"):
+        FolderSource(tmp_path, max_pixels=-1)
+
+
+# --- generator output and tiny sets ------------------------------------------------------------------
+
+
+def test_nonfinite_generator_output_never_reaches_the_network(extractor):
+    fake = torch.zeros(10, 3, 8, 8)
+    fake[[2, 5, 6], 0, 0, 0] = float("nan")
+    fake[7, 1, 1, 1] = float("-inf")
+    with pytest.raises(InputError, match=r"4 of 10 images contain NaN or Inf values \(first: index 2\)"):
+        ganeval.fid(fake, fake, value_range=(-1, 1), extractor=extractor, progress=False)
+
+
+def test_identical_inputs_give_zero_fid(ganeval_tf_features):
+    pool3 = ganeval_tf_features[0]
+    shuffled = pool3[torch.from_numpy(np.random.default_rng(1).permutation(len(pool3)))]
+    with pytest.warns(RankDeficientWarning):
+        assert fid_from_features(pool3, pool3) == 0.0
+    with pytest.warns(RankDeficientWarning):
+        value = fid_from_features(pool3, shuffled)  # other accumulation order, other round-off
+    assert 0.0 <= value < 1e-6
+
+
+def test_one_image_is_an_error_and_two_identical_images_give_zero(extractor, cifar_tensor):
+    one, two = cifar_tensor[:1], cifar_tensor[:1].repeat(2, 1, 1, 1)
+    for metric in (ganeval.fid, ganeval.kid):
+        with pytest.raises(InputError, match="at least 2 images"):
+            metric(one, one, extractor=extractor, progress=False)
+    with pytest.raises(InputError, match="at least as many images as splits"):
+        ganeval.inception_score(one, extractor=extractor, progress=False)
+    with pytest.warns(RankDeficientWarning):
+        assert ganeval.fid(two, two, extractor=extractor, progress=False) == 0.0
+
+
+# --- results independent of how they were computed ------------------------------------------------
+
+
+def _write_scrambled(images: np.ndarray, folder: Path, seed: int) -> None:
+    """Create files in a random order with mtimes in yet another order, so only the names are sorted."""
+    folder.mkdir()
+    order = list(range(len(images)))
+    random.Random(seed).shuffle(order)
+    for rank, i in enumerate(order):
+        save(folder / f"{i:04d}.png", images[i])
+        os.utime(folder / f"{i:04d}.png", ns=(10**18 - rank * 10**9, 10**18 - rank * 10**9))
+
+
+def test_order_of_files_on_disk_does_not_change_the_metrics(tmp_path, extractor, cifar_images, ganeval_tf_features):
+    images = cifar_images[:12]
+    _write_scrambled(images, tmp_path / "a", seed=1)
+    _write_scrambled(images, tmp_path / "b", seed=2)
+    a, b = FolderSource(tmp_path / "a"), FolderSource(tmp_path / "b")
+    assert a.files == b.files == [f"{i:04d}.png" for i in range(12)]
+    np.testing.assert_array_equal(np.stack(loaded(a)), images)
+    assert a.fingerprint != b.fingerprint  # mtimes differ ...
+    assert (
+        FolderSource(tmp_path / "a", verify=True).fingerprint == FolderSource(tmp_path / "b", verify=True).fingerprint
+    )
+
+    ref_pool3 = ganeval_tf_features[0]
+    results = []
+    for source in (a, b):
+        out = extractor.extract(source, keep_pool3=True, logits=True, progress=False)
+        results.append(
+            (
+                fid_from_features(ref_pool3, out.pool3),
+                kernel_inception_distance(ref_pool3, out.pool3, subset_size=12)[0],
+                inception_score(out.logits, splits=3)[0],
+            )
+        )
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6, atol=0)
+
+
+def test_kid_and_is_are_reproducible_with_a_seed(ganeval_tf_features):
+    pool3, logits = ganeval_tf_features
+    a, b = pool3[:24], pool3[24:]
+    assert kernel_inception_distance(a, b, subset_size=16, seed=7) == kernel_inception_distance(
+        a, b, subset_size=16, seed=7
+    )
+    assert kernel_inception_distance(a, b, subset_size=16, seed=7) != kernel_inception_distance(
+        a, b, subset_size=16, seed=8
+    )
+    assert inception_score(logits, seed=7) == inception_score(logits, seed=7)
+    assert inception_score(logits, seed=7) != inception_score(logits, seed=8)
+    assert make_settings(seed=7).seed == 7
