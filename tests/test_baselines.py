@@ -79,6 +79,8 @@ def test_standard_cnn_shapes_and_width():
     convs = [m.out_channels for m in full.discriminator.modules() if isinstance(m, nn.Conv2d)]
     assert convs == [64, 64, 128, 128, 256, 256, 512]
     assert full.generator.linear.out_features == 4 * 4 * 512
+    critic = build_model("wgan-gp", (1, 28, 28), 10, 128, TINY, {}).discriminator
+    assert not [m for m in critic.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]  # per-sample GP
     with pytest.raises(InputError, match="standard-CNN"):
         build_model("gan", (3, 30, 30), 10, 128, TINY, {})
 

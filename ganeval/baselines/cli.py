@@ -10,6 +10,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from ganeval.baselines.checkpoint import read_checkpoint, rebuild_model
-from ganeval.baselines.recipe import available, load_recipe, override, parse_assignment
+from ganeval.baselines.recipe import available, from_dict, load_recipe, override, parse_assignment
 from ganeval.baselines.trainer import train
 from ganeval.errors import GanevalError
 from ganeval.sources.base import ImageSource
@@ -92,7 +93,11 @@ def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | Non
     Recipes: gan, wgan, wgan-gp, sngan, cgan, vae. The run folder gets metrics.csv, samples_STEP.png,
     fid.png and the checkpoints last.pt and best.pt (`ganeval score CHECKPOINT --ref ...` scores them).
     """
-    recipe = override(load_recipe(name), **options, **dict(parse_assignment(a) for a in assignments))
+    base = load_recipe(name)
+    if resume:  # continue with the recipe the run was started with; options still override it
+        out = Path(options["out"]) if options.get("out") else base.out_dir
+        base = from_dict(read_checkpoint(out / "last.pt")["recipe"])
+    recipe = override(base, **options, **dict(parse_assignment(a) for a in assignments))
     result = train(recipe, data_root=data_root, resume=resume, progress=not quiet, log=tqdm.write)
     best = f", best FID {result.best_fid:.4g}" if result.history and "fid" in result.history[-1] else ""
     click.echo(f"{recipe.name}: {result.step} steps{best}; outputs in {result.out_dir}")
