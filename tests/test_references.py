@@ -1,0 +1,141 @@
+"""Named references: the registry, fingerprint verification, and `--ref` building once then reading the
+cache. One test runs the real network (16 images); the cache policy is tested with a tiny fake extractor."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import ganeval
+from ganeval.cli import main
+from ganeval.errors import InputError, StatisticsError
+from ganeval.extractor import Extracted, InceptionExtractor
+from ganeval.metrics.gaussian import gaussian_stats
+from ganeval.references import load_registry, parse_registry, registry_dir, verify_reference
+from tests.conftest import data_root, write_folder
+
+NAMES = {
+    "mnist-train", "mnist-test", "fashion-mnist-train", "fashion-mnist-test",
+    "cifar10-jpeg-train", "cifar10-jpeg-test", "cifar10-train", "cifar10-test",
+}  # fmt: skip
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_registry_lists_every_reference_with_its_protocol():
+    registry = load_registry()
+    assert set(registry.references) == NAMES
+    for ref in registry.references.values():
+        assert ref.mode == "tf" and ref.layer == "pool3" and ref.source.split(":")[1] in ref.name
+        assert ref.n == (10000 if ref.name.endswith("test") else 50000 if "cifar" in ref.name else 60000)
+    assert registry.get("fashion-mnist-test").expected("[0:8]")["n"] == 8
+    with pytest.raises(InputError, match="unknown reference 'imagenet'.*mnist-train"):
+        registry.get("imagenet")
+    with pytest.raises(InputError, match="lacks layer"):
+        parse_registry({"format": "ganeval-references/1", "references": {"x": {"source": "a", "n": 1, "mode": "tf"}}},
+                       Path("."))  # fmt: skip
+
+
+def test_reference_stats_folder_stays_small():
+    total = sum(p.stat().st_size for p in registry_dir().rglob("*") if p.is_file())
+    assert total < 30 * 2**20
+
+
+def test_verification_refuses_statistics_that_do_not_match():
+    registry = load_registry()
+    ref = registry.get("fashion-mnist-test")
+    stats = gaussian_stats(np.random.default_rng(0).normal(size=(8, 16)))
+    with pytest.raises(StatisticsError, match=r"fashion-mnist-test\[0:8\] do not match the registry.*--force"):
+        verify_reference(registry, ref, "[0:8]", stats)
+    assert verify_reference(registry, ref, "[0:8]", stats, force=True) is False
+    assert verify_reference(registry, ref, None, stats) is False  # not yet measured: nothing to check
+
+
+def test_ref_slice_builds_once_then_reads_the_cache(cifar_images, tmp_path, weights_with_head, monkeypatch):
+    """`ganeval fid --ref fashion-mnist-test[:8] folder`: 16 images the first time, none the second."""
+    if not (data_root() / "fashion-mnist").is_dir():
+        pytest.skip("fashion-mnist not found (set GANEVAL_DATA)")
+    monkeypatch.setenv("GANEVAL_CACHE", str(tmp_path / "cache"))
+    images = []
+    original = InceptionExtractor.forward
+
+    def counting_forward(self, batch, with_logits=False):
+        images.append(len(batch))
+        return original(self, batch, with_logits)
+
+    monkeypatch.setattr(InceptionExtractor, "forward", counting_forward)
+    folder = write_folder(cifar_images[:8], tmp_path / "samples")
+    args = ("fid", "--ref", "fashion-mnist-test[:8]", str(folder), "--data-root", str(data_root()),
+            "--weights", str(weights_with_head), "--device", "cpu", "--json", "--quiet")  # fmt: skip
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    first = json.loads(out)
+    assert sum(images) == 16 and first["n_a"] == first["n_b"] == 8
+    images.clear()
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    assert sum(images) == 0 and json.loads(out) == first  # read from the cache, verified again
+    code, out, _ = run_cli("refs", "list", "--json")
+    rows = {row["name"]: row for row in map(json.loads, out.splitlines())}
+    assert set(rows) == NAMES and rows["mnist-train"]["fingerprint"] is None
+
+    # A registry whose fingerprint disagrees refuses the cached statistics, unless --force.
+    registry = tmp_path / "registry"
+    shutil.copytree(registry_dir(), registry)
+    manifest = json.loads((registry / "manifest.json").read_text())
+    manifest["references"]["fashion-mnist-test"]["slices"]["[0:8]"]["trace_sigma"] *= 1.01
+    (registry / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("GANEVAL_REFERENCES", str(registry))
+    code, _, err = run_cli(*args)
+    assert code == 1 and "do not match the registry: trace_sigma" in err and "Traceback" not in err
+    code, _, err = run_cli(*args, "--force")
+    assert code == 0 and sum(images) == 0
+    code, _, err = run_cli("fid", "--ref", "no-such-ref", str(folder))
+    assert code == 1 and "unknown reference 'no-such-ref'" in err
+
+
+class FakeExtractor:
+    """Stands in for the network: 2048 features from a fixed projection of 4x4 thumbnails; counts calls."""
+
+    mode = "tf"
+    weights_sha256 = "0" * 64
+    has_head = False
+
+    def __init__(self):
+        self.calls: list[int] = []
+        self.projection = torch.from_numpy(np.random.default_rng(0).normal(size=(48, 2048)))
+
+    def require_head(self) -> None:
+        raise AssertionError("no head")
+
+    def extract(self, source, *, stats=False, keep_pool3=False, logits=False, **_) -> Extracted:
+        images = torch.stack([torch.from_numpy(source.load(i)).permute(2, 0, 1) for i in range(len(source))])
+        thumbs = torch.nn.functional.adaptive_avg_pool2d(images.double(), 4).flatten(1)
+        features = (thumbs @ self.projection).float()
+        self.calls.append(len(source))
+        return Extracted(n=len(source), stats=gaussian_stats(features) if stats else None,
+                         pool3=features if keep_pool3 else None)  # fmt: skip
+
+
+@pytest.mark.parametrize("cache,folder_cached", [(None, False), (True, True), (False, False)])
+def test_api_cache_policy(cache, folder_cached, cifar_images, tmp_path):
+    """API default: named datasets and references are cached, image folders (samples) are not (KID: features)."""
+    if not (data_root() / "mnist").is_dir():
+        pytest.skip("mnist not found (set GANEVAL_DATA)")
+    fake = FakeExtractor()
+    folder = write_folder(cifar_images[:5], tmp_path / "samples")
+    options = {"extractor": fake, "cache": cache, "cache_dir": str(tmp_path / "cache"), "data_root": str(data_root())}
+    first = ganeval.score("mnist:test[:6]", folder, ("kid",), kid_subset_size=3, kid_subsets=5, **options)
+    second = ganeval.score("mnist:test[:6]", folder, ("kid",), kid_subset_size=3, kid_subsets=5, **options)
+    assert first == second
+    dataset_cached = cache is not False
+    assert fake.calls == [6, 5] + [6] * (not dataset_cached) + [5] * (not folder_cached)
