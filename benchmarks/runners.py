@@ -1,0 +1,169 @@
+"""One function per tool: load the network, decode and extract both folders, compute the metrics.
+
+Each returns the same record. The clock starts after the imports (torch and the tool's package are
+already loaded) and stops after the last metric, with the GPU synchronised: that is `total_s`.
+`load_s` is building the network; `extract_s` is decoding plus the forward passes (plus whatever
+per-image bookkeeping the tool does while it streams), summed over both inputs.
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from inputs import image_files
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every tool is asked to do, identically."""
+
+    a: Path
+    b: Path
+    weights: Path
+    device: str
+    batch_size: int
+    workers: int
+    metrics: tuple[str, ...]
+    kid_subset_size: int
+
+
+class Clock:
+    """Wall-clock seconds, synchronising CUDA so queued kernels are counted where they ran."""
+
+    def __init__(self, device: str):
+        self.cuda = torch.device(device).type == "cuda"
+        self.seconds: dict[str, float] = {}
+
+    def now(self) -> float:
+        if self.cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    def wrap(self, key: str, fn: Callable) -> Callable:
+        """`fn`, adding its run time to `self.seconds[key]`."""
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = self.now()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[key] = self.seconds.get(key, 0.0) + self.now() - start
+
+        return timed
+
+
+def rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_ganeval(job: Job, mode: str = "tf") -> dict[str, Any]:
+    import ganeval
+    from ganeval.extractor import InceptionExtractor
+
+    clock = Clock(job.device)
+    start = clock.now()
+    extractor = clock.wrap("load", InceptionExtractor)(job.weights, mode, job.device, job.batch_size)
+    extractor.extract = clock.wrap("extract", extractor.extract)
+    result = ganeval.score(
+        str(job.a),
+        str(job.b),
+        job.metrics,
+        extractor=extractor,
+        workers=job.workers,
+        progress=False,
+        cache=False,
+        kid_subset_size=job.kid_subset_size,
+    )
+    total = clock.now() - start
+    return _record(
+        f"ganeval ({mode})" if mode != "tf" else "ganeval", mode, result["n_a"], result["n_b"], clock, total, result
+    )
+
+
+def run_torch_fidelity(job: Job) -> dict[str, Any]:
+    import torch_fidelity
+    import torch_fidelity.metrics as tfd_metrics
+    import torch_fidelity.utils as tfd_utils
+
+    clock = Clock(job.device)
+    tfd_metrics.create_feature_extractor = clock.wrap("load", tfd_metrics.create_feature_extractor)
+    tfd_utils.get_featuresdict_from_dataset = clock.wrap("extract", tfd_utils.get_featuresdict_from_dataset)
+    start = clock.now()
+    out = torch_fidelity.calculate_metrics(
+        input1=str(job.a),
+        input2=str(job.b),
+        cuda=torch.device(job.device).type == "cuda",
+        batch_size=job.batch_size,
+        fid="fid" in job.metrics,
+        kid="kid" in job.metrics,
+        isc="is" in job.metrics,
+        kid_subset_size=job.kid_subset_size,
+        feature_extractor_weights_path=str(job.weights),
+        samples_find_deep=True,
+        cache=False,
+        verbose=False,
+    )
+    total = clock.now() - start
+    result = {
+        "fid": out.get("frechet_inception_distance"),
+        "kid_mean": out.get("kernel_inception_distance_mean"),
+        "kid_std": out.get("kernel_inception_distance_std"),
+        "is_mean": out.get("inception_score_mean"),
+        "is_std": out.get("inception_score_std"),
+    }
+    n = [len(image_files(p)) for p in (job.a, job.b)]
+    return _record("torch-fidelity", "tf", n[0], n[1], clock, total, result)
+
+
+def run_pytorch_fid(job: Job) -> dict[str, Any]:
+    """pytorch-fid computes FID only; its network loads from a private torch hub directory."""
+    from pytorch_fid.fid_score import calculate_activation_statistics, calculate_frechet_distance
+    from pytorch_fid.inception import InceptionV3
+
+    hub = Path(tempfile.mkdtemp(prefix="bench-hub-"))
+    (hub / "checkpoints").mkdir()
+    (hub / "checkpoints" / job.weights.name).symlink_to(job.weights.resolve())
+    torch.hub.set_dir(str(hub))
+    files = [image_files(p) for p in (job.a, job.b)]
+    clock = Clock(job.device)
+    stats = clock.wrap("extract", calculate_activation_statistics)
+    start = clock.now()
+    model = clock.wrap("load", lambda: InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).to(job.device).eval())()
+    mu_a, sigma_a = stats([str(f) for f in files[0]], model, job.batch_size, 2048, job.device, job.workers)
+    mu_b, sigma_b = stats([str(f) for f in files[1]], model, job.batch_size, 2048, job.device, job.workers)
+    result = {"fid": float(calculate_frechet_distance(mu_a, sigma_a, mu_b, sigma_b))}
+    total = clock.now() - start
+    return _record("pytorch-fid", "pytorch", len(files[0]), len(files[1]), clock, total, result)
+
+
+def _record(tool: str, mode: str, n_a: int, n_b: int, clock: Clock, total: float, result: dict) -> dict[str, Any]:
+    record = {
+        "tool": tool,
+        "mode": mode,
+        "images": n_a + n_b,
+        "seconds": total,
+        "load_s": clock.seconds.get("load"),
+        "extract_s": clock.seconds.get("extract"),
+        "peak_rss_mib": rss_mib(),
+        **{k: (None if v is None else float(v)) for k, v in result.items() if k in METRIC_KEYS},
+    }
+    if clock.cuda:
+        record["gpu_peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return record
+
+
+METRIC_KEYS = ("fid", "kid_mean", "kid_std", "is_mean", "is_std")
+RUNNERS: dict[str, Callable[[Job], dict[str, Any]]] = {
+    "ganeval": run_ganeval,
+    "torch-fidelity": run_torch_fidelity,
+    "pytorch-fid": run_pytorch_fid,
+    "ganeval-pytorch": lambda job: run_ganeval(job, mode="pytorch"),
+}
