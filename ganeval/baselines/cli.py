@@ -5,11 +5,7 @@ The lead registers these in `ganeval/cli.py`; this module parses options and cal
 
 from __future__ import annotations
 
-import functools
 import os
-import sys
-import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +16,7 @@ from tqdm import tqdm
 from ganeval.baselines.checkpoint import read_checkpoint, rebuild_model
 from ganeval.baselines.recipe import available, from_dict, load_recipe, override, parse_assignment
 from ganeval.baselines.trainer import train
-from ganeval.errors import GanevalError
+from ganeval.cli_errors import friendly_errors
 from ganeval.sources.base import ImageSource
 from ganeval.sources.generator import GeneratorSource
 
@@ -46,28 +42,6 @@ def checkpoint_source(
     return GeneratorSource(model.sampler(), n_samples, (-1.0, 1.0), batch_size=batch_size, seed=seed, name=name)
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    tqdm.write(f"ganeval: warning: {message}", file=sys.stderr)
-
-
-def _friendly(func: Callable) -> Callable:
-    """One line on stderr and exit status 1 for errors a user can cause (as `ganeval.cli.friendly_errors`)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        warnings.showwarning = _one_line_warning
-        try:
-            return func(*args, **kwargs)
-        except GanevalError as exc:
-            click.echo(f"ganeval: error: {exc}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("ganeval: interrupted (resume with --resume)", err=True)
-            sys.exit(130)
-
-    return wrapper
-
-
 @click.command("train-baseline")
 @click.argument("name")
 @click.option("--steps", type=click.IntRange(min=1), help="Generator steps in all (a resumed run continues to it).")
@@ -85,7 +59,7 @@ def _friendly(func: Callable) -> Callable:
               help="Any other recipe field, e.g. --set optimizer.lr=1e-4 --set objective.n_critic=1.")  # fmt: skip
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@_friendly
+@friendly_errors("interrupted (resume with --resume)")
 def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | None, resume: bool, quiet: bool,
                    **options: Any) -> None:  # fmt: skip
     """Train baseline NAME (a recipe in baselines/, or a .toml file), evaluating it while it trains.
