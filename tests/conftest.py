@@ -107,6 +107,15 @@ def ganeval_tf_features(extractor, cifar_tensor):
     return extractor.forward(cifar_tensor, with_logits=True)
 
 
+def save_image(path: Path, image: Image.Image | np.ndarray, **save_args) -> Path:
+    """Write one image file (any PIL format and options), creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    image.save(path, **save_args)
+    return path
+
+
 def write_folder(images: np.ndarray, folder: Path, ext: str = "png") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i, img in enumerate(images):

@@ -24,20 +24,13 @@ from ganeval.errors import BadImageError, InputError
 from ganeval.loader import LoadReport, iterate_batches
 from ganeval.metrics import RankDeficientWarning, fid_from_features, inception_score, kernel_inception_distance
 from ganeval.sources import ArraySource, FolderSource, TarSource, ZipSource
+from tests.conftest import save_image as save
 
 RNG = np.random.default_rng(6)
 
 
 def random_rgb(h: int = 6, w: int = 5) -> np.ndarray:
     return RNG.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
-
-
-def save(path: Path, image: Image.Image | np.ndarray, **save_args) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(image, np.ndarray):
-        image = Image.fromarray(image)
-    image.save(path, **save_args)
-    return path
 
 
 def loaded(source) -> list[np.ndarray]:

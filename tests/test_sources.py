@@ -14,20 +14,13 @@ from PIL import Image
 from ganeval.errors import BadImageError, InputError
 from ganeval.loader import LoadReport, iterate_batches
 from ganeval.sources import ArraySource, FolderSource, ImageSource, as_source, to_rgb_uint8
+from tests.conftest import save_image as write
 
 RNG = np.random.default_rng(0)
 
 
 def random_rgb(h: int = 6, w: int = 5) -> np.ndarray:
     return RNG.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
-
-
-def write(path: Path, image: Image.Image | np.ndarray, **save_args) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(image, np.ndarray):
-        image = Image.fromarray(image)
-    image.save(path, **save_args)
-    return path
 
 
 def all_images(source: ImageSource) -> list[np.ndarray]:
