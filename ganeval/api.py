@@ -69,7 +69,7 @@ def score(
 
     FID and KID compare `a` with `b`; the Inception Score is computed on `a`. Options are the fields of
     `ganeval.config.Settings` (mode, batch_size, device, workers, weights, seed, ...) and of
-    `ganeval.inputs.StoreOptions` (cache, force, verify, data_root, download). An input that is a
+    `ganeval.inputs.StoreOptions` (cache, force, verify, data_root, download, max_pixels). An input that is a
     statistics file gives FID only; its count is None when the file does not record it.
     """
     options, store = _split_options(options)

@@ -28,10 +28,12 @@ from ganeval.config import (
 )
 from ganeval.inception import store
 from ganeval.inception.preprocess import MODES
+from ganeval.inputs import StoreOptions
 from ganeval.references import committed_file, load_registry
 from ganeval.statsfile import stats_fingerprint
 
 DEFAULTS = Settings()
+STORE_DEFAULTS = StoreOptions()
 
 
 def metric_options(func: Callable) -> Callable:
@@ -71,6 +73,9 @@ def source_options(func: Callable) -> Callable:
         click.option("--force", is_flag=True,
                      help="Use statistics computed with other settings, or not matching the registry (warns)."),
         click.option("--verify", is_flag=True, help="Fingerprint folders and zips by content, not size and mtime."),
+        click.option("--max-pixels", type=click.IntRange(min=0), default=STORE_DEFAULTS.max_pixels,
+                     help="refuse images with more pixels than this (decompression-bomb guard) "
+                          "[default: PIL's 178,956,970; 0 = no limit]"),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)

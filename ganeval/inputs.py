@@ -47,6 +47,7 @@ class StoreOptions:
     verify: bool = False  # folder and zip fingerprints hash file contents
     data_root: str | None = None  # named datasets; None: ganeval.sources.datasets.resolve_data_root
     download: bool = True  # fetch missing named datasets with torchvision
+    max_pixels: int | None = None  # refuse larger images from folders and archives; None: PIL's limit, 0: none
 
 
 @dataclass
@@ -78,7 +79,12 @@ def resolve_input(obj: Any, label: str, store: StoreOptions, value_range: tuple[
     if isinstance(obj, (str, os.PathLike)) and os.path.isfile(obj) and is_stats_file(obj):
         return Input(label=os.fspath(obj), loaded=load_stats(obj))
     source = as_source(
-        obj, value_range=value_range, verify=store.verify, data_root=store.data_root, download=store.download
+        obj,
+        value_range=value_range,
+        verify=store.verify,
+        data_root=store.data_root,
+        download=store.download,
+        max_pixels=store.max_pixels,
     )
     named = isinstance(obj, str) and parse_dataset(split_slice(obj)[0]) is not None and not os.path.exists(obj)
     text = os.fspath(obj) if isinstance(obj, (str, os.PathLike)) else label
@@ -89,7 +95,7 @@ def _reference_input(spec: str, store: StoreOptions) -> Input:
     registry = load_registry()
     name, part = split_slice(spec)
     ref = registry.get(name)
-    source = as_source(ref.source, data_root=store.data_root, download=store.download)
+    source = as_source(ref.source, data_root=store.data_root, download=store.download, max_pixels=store.max_pixels)
     label = None
     if part is not None:
         source = SliceSource(source, part)
@@ -166,9 +172,8 @@ class Pipeline:
         meta: dict[str, Any] | None = None
         if stats and item.reference is not None:
             out.stats, meta = self._committed(item)
-        key = None
-        if item.cacheable:
-            key = CacheKey(item.source.fingerprint, self.digest(True), self.mode, FEATURE_LAYER, self.settings.skip_bad)
+        key = self._cache_key(item)
+        if key is not None:
             if stats and out.stats is None and (hit := self.cache.get_stats(key)) is not None:
                 out.stats, meta = hit.stats, hit.meta
             if features and (hit_f := self.cache.get_features(key)) is not None:
@@ -184,6 +189,21 @@ class Pipeline:
             verify_reference(registry, ref, part, out.stats, self.store.force)
         out.meta = meta
         return out
+
+    def _cache_key(self, item: Input) -> CacheKey | None:
+        """The key of `item`'s cached results, or None when it is not cached.
+
+        `max_pixels` changes which images are refused, never the pixels of those decoded: without skip_bad a
+        refused image is an error and nothing is cached, so the key leaves it out (and a raised limit reuses
+        what a run with the default computed). With skip_bad it decides which images are counted, so an
+        explicit limit is folded into the source part of the key (CacheKey has no field of its own for it).
+        """
+        if not item.cacheable:
+            return None
+        fingerprint = item.source.fingerprint
+        if self.settings.skip_bad and self.store.max_pixels is not None:
+            fingerprint = f"{fingerprint};max_pixels={self.store.max_pixels}"
+        return CacheKey(fingerprint, self.digest(True), self.mode, FEATURE_LAYER, self.settings.skip_bad)
 
     def _committed(self, item: Input) -> tuple[GaussianStats | None, dict[str, Any] | None]:
         registry, ref, part = item.reference

@@ -16,12 +16,11 @@ import tarfile
 import zipfile
 
 import numpy as np
-from PIL import Image
 
 from ganeval.errors import BadImageError, InputError, check
 from ganeval.sources.base import ImageSource
-from ganeval.sources.convert import pil_to_rgb
-from ganeval.sources.folder import DECODE_ERRORS, DEFAULT_EXTENSIONS
+from ganeval.sources.convert import check_max_pixels, decode_image
+from ganeval.sources.folder import DEFAULT_EXTENSIONS
 
 ZIP_SUFFIXES = (".zip",)
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
@@ -36,21 +35,23 @@ def _is_image_member(name: str, extensions: tuple[str, ...]) -> bool:
     return "." in parts[-1] and parts[-1].rpartition(".")[2].lower() in extensions
 
 
-def _decode(data: bytes, name: str) -> np.ndarray:
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            return pil_to_rgb(img)
-    except DECODE_ERRORS as exc:
-        raise BadImageError(name, str(exc) or type(exc).__name__) from None
-
-
 class ZipSource(ImageSource):
-    """Image members of a zip archive, sorted by member path; other members are counted in `skipped`."""
+    """Image members of a zip archive, sorted by member path; other members are counted in `skipped`.
 
-    def __init__(self, path: str | os.PathLike, extensions: tuple[str, ...] = DEFAULT_EXTENSIONS, verify: bool = False):
+    `max_pixels` caps the decoded image size as for `FolderSource` (None: PIL's limit; 0: none): a zip
+    member is as able to be a decompression bomb as a file.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        extensions: tuple[str, ...] = DEFAULT_EXTENSIONS,
+        verify: bool = False,
+        max_pixels: int | None = None,
+    ):
         self.path = os.path.abspath(os.fspath(path))
         self.verify = verify
+        self.max_pixels = check_max_pixels(max_pixels)
         try:
             with zipfile.ZipFile(self.path) as archive:
                 infos = [i for i in archive.infolist() if not i.is_dir()]
@@ -81,7 +82,7 @@ class ZipSource(ImageSource):
             data = self._archive().read(name)
         except (OSError, zipfile.BadZipFile) as exc:
             raise BadImageError(self.describe(index), str(exc)) from None
-        return _decode(data, self.describe(index))
+        return decode_image(io.BytesIO(data), self.describe(index), self.max_pixels)
 
     def describe(self, index: int) -> str:
         return f"{self.path}:{self.members[index]}"
@@ -110,10 +111,16 @@ class ZipSource(ImageSource):
 
 
 class TarSource(ImageSource):
-    """Image members of a tar archive (any compression), sorted by member path, held encoded in memory."""
+    """Image members of a tar archive (any compression), sorted by member path, held encoded in memory.
 
-    def __init__(self, path: str | os.PathLike, extensions: tuple[str, ...] = DEFAULT_EXTENSIONS):
+    `max_pixels` caps the decoded image size as for `FolderSource` (None: PIL's limit; 0: none).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, extensions: tuple[str, ...] = DEFAULT_EXTENSIONS, max_pixels: int | None = None
+    ):
         self.path = os.path.abspath(os.fspath(path))
+        self.max_pixels = check_max_pixels(max_pixels)
         blobs: dict[str, bytes] = {}
         others = 0
         try:
@@ -137,7 +144,7 @@ class TarSource(ImageSource):
         return len(self.members)
 
     def load(self, index: int) -> np.ndarray:
-        return _decode(self.blobs[index], self.describe(index))
+        return decode_image(io.BytesIO(self.blobs[index]), self.describe(index), self.max_pixels)
 
     def describe(self, index: int) -> str:
         return f"{self.path}:{self.members[index]}"

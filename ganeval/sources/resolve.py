@@ -18,6 +18,7 @@ from ganeval.errors import InputError, check
 from ganeval.sources.archive import TAR_SUFFIXES, ZIP_SUFFIXES, TarSource, ZipSource
 from ganeval.sources.arrays import ArraySource
 from ganeval.sources.base import ImageSource
+from ganeval.sources.convert import check_max_pixels
 from ganeval.sources.datasets import DATASETS, open_dataset
 from ganeval.sources.folder import DEFAULT_EXTENSIONS, FolderSource
 from ganeval.sources.npz import ARRAY_SUFFIXES, array_file_source
@@ -42,20 +43,29 @@ def as_source(
     verify: bool = False,
     data_root: str | os.PathLike | None = None,
     download: bool = True,
+    max_pixels: int | None = None,
 ) -> ImageSource:
     """The `ImageSource` for `obj`: a source as is, a path or dataset name (with a slice), or an array.
 
     `value_range` applies to arrays and tensors only and is ignored for other inputs, so one call
     such as ``fid("real/", fake_tensor, value_range=(-1, 1))`` can pass it for both sides. `verify`
-    makes folder and zip fingerprints hash contents; `data_root` and `download` concern named datasets.
+    makes folder and zip fingerprints hash contents; `data_root` and `download` concern named datasets;
+    `max_pixels` caps the image size decoded from folders and archives (None: PIL's limit; 0: none).
     """
+    check_max_pixels(max_pixels)  # validated even where it does not apply, so a typo never passes silently
     if isinstance(obj, (np.ndarray, torch.Tensor)):
         return ArraySource(obj, value_range=value_range)
     if isinstance(obj, ImageSource):
         return obj
     if isinstance(obj, (str, os.PathLike)):
         spec = os.fspath(obj)
-        options = {"extensions": tuple(extensions), "verify": verify, "data_root": data_root, "download": download}
+        options = {
+            "extensions": tuple(extensions),
+            "verify": verify,
+            "data_root": data_root,
+            "download": download,
+            "max_pixels": max_pixels,
+        }
         if os.path.exists(spec):
             return _open_text(spec, **options)
         base, part = split_slice(spec)
@@ -69,16 +79,21 @@ def as_source(
 
 
 def _open_text(
-    spec: str, extensions: tuple[str, ...], verify: bool, data_root: str | os.PathLike | None, download: bool
+    spec: str,
+    extensions: tuple[str, ...],
+    verify: bool,
+    data_root: str | os.PathLike | None,
+    download: bool,
+    max_pixels: int | None,
 ) -> ImageSource:
     if os.path.isdir(spec):
-        return FolderSource(spec, extensions=extensions, verify=verify)
+        return FolderSource(spec, extensions=extensions, verify=verify, max_pixels=max_pixels)
     if os.path.exists(spec):
         lower = spec.lower()
         if lower.endswith(ZIP_SUFFIXES):
-            return ZipSource(spec, extensions=extensions, verify=verify)
+            return ZipSource(spec, extensions=extensions, verify=verify, max_pixels=max_pixels)
         if lower.endswith(TAR_SUFFIXES):
-            return TarSource(spec, extensions=extensions)
+            return TarSource(spec, extensions=extensions, max_pixels=max_pixels)
         if lower.endswith(ARRAY_SUFFIXES):
             return array_file_source(spec)
         raise InputError(
