@@ -5,12 +5,18 @@ Errors a user can cause print one line on stderr and exit with status 1; usage e
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import json
+import os
+import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import click
+import torch.distributed as dist
 
 from ganeval import __version__, api
 from ganeval.baselines.cli import checkpoint_source, is_checkpoint, train_baseline
@@ -26,6 +32,7 @@ from ganeval.config import (
     KEY_N_B,
     Settings,
 )
+from ganeval.distributed import RankFailedError, local_device, process_group
 from ganeval.inception import store
 from ganeval.inception.preprocess import MODES
 from ganeval.inputs import StoreOptions
@@ -88,6 +95,43 @@ def _store_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def launched_by_torchrun() -> bool:
+    """torchrun (or another launcher of its protocol) started this process as one rank of several."""
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def is_rank0() -> bool:
+    """True outside a process group, else on rank 0: the one process that prints and writes files."""
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def torchrun_aware(func: Callable) -> Callable:
+    """Under torchrun every rank runs the command inside the process group with extraction sharded over
+    the ranks (`Settings.distributed`), each on its own device unless --device names one; rank 0 prints."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **options: Any) -> Any:
+        if not launched_by_torchrun():
+            return func(*args, **options)
+        with process_group() as grouped:
+            options["distributed"] = grouped
+            options["device"] = options["device"] or str(local_device())
+            return func(*args, **options) if is_rank0() else _quietly(func, *args, **options)
+
+    return wrapper
+
+
+def _quietly(func: Callable, *args: Any, **options: Any) -> Any:
+    """A rank other than 0: no progress, results or warnings, and no repeat of the error rank 0 reports."""
+    options["quiet"] = True
+    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return func(*args, **options)
+        except RankFailedError:  # another rank's failure, which that rank and rank 0 print
+            sys.exit(1)
+
+
 def _inputs(given: tuple[str, ...], ref: str | None, wanted: int) -> tuple[str, ...]:
     inputs = (f"ref:{ref}", *given) if ref else given
     if len(inputs) != wanted:
@@ -136,6 +180,7 @@ def main() -> None:
 @metric_options
 @source_options
 @friendly_errors()
+@torchrun_aware
 def fid_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None:
     """Fréchet Inception Distance between A and B: image sets or statistics files (`ganeval stats`)."""
     _run(_inputs(inputs, ref, 2), "fid", **options)
@@ -149,6 +194,7 @@ def fid_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> Non
 @metric_options
 @source_options
 @friendly_errors()
+@torchrun_aware
 def kid_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None:
     """Kernel Inception Distance between image sets A and B (mean ± std over random subsets)."""
     _run(_inputs(inputs, ref, 2), "kid", **options)
@@ -160,6 +206,7 @@ def kid_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> Non
 @metric_options
 @source_options
 @friendly_errors()
+@torchrun_aware
 def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None:
     """Inception Score of image set A (needs weights with the classifier head)."""
     _run(_inputs(inputs, ref, 1), "is", **options)
@@ -177,6 +224,7 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
 @metric_options
 @source_options
 @friendly_errors()
+@torchrun_aware
 def score_command(inputs: tuple[str, ...], ref: str | None, metrics: str, samples: int, **options: Any) -> None:
     """Several metrics in one pass over each input: FID and KID compare A with B, IS rates A.
 
@@ -234,6 +282,7 @@ def weights_import(file: str) -> None:
 @metric_options
 @source_options
 @friendly_errors()
+@torchrun_aware
 def stats_command(inputs: tuple[str, ...], ref: str | None, output: str, compact: bool, **options: Any) -> None:
     """Write the pool3 statistics of SOURCE (mu, sigma, n and the settings used) to an .npz file.
 
@@ -245,7 +294,8 @@ def stats_command(inputs: tuple[str, ...], ref: str | None, output: str, compact
     for unused in ("seed",):
         options.pop(unused)
     storage = "triu32" if compact else "full"
-    loaded = api.compute_stats(source, output, progress=not quiet, storage=storage, **_store_options(options))
+    written = output if is_rank0() else None  # under torchrun every rank computes, rank 0 writes
+    loaded = api.compute_stats(source, written, progress=not quiet, storage=storage, **_store_options(options))
     summary = {"output": output, "n": loaded.stats.n, **stats_fingerprint(loaded.stats)}
     if as_json:
         click.echo(json.dumps(summary))

@@ -28,6 +28,7 @@ class Settings:
     weights: str | None = None  # None: the resolution order of ganeval.inception.store
     skip_bad: bool = False  # skip undecodable images (counted) instead of failing
     progress: bool = True  # tqdm bars on stderr
+    distributed: bool = False  # shard extraction over the initialised torch.distributed process group (no cache)
     fid_method: str = "eig"  # eig: eigenvalues of S1 S2 in float64 torch; sqrtm: scipy.linalg.sqrtm
     is_splits: int = 10
     kid_subsets: int = 100

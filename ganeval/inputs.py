@@ -18,6 +18,7 @@ import torch
 
 from ganeval.cache import Cache, CacheKey
 from ganeval.config import Settings
+from ganeval.distributed import distributed_extract
 from ganeval.errors import InputError, StatisticsError, WeightsError
 from ganeval.extractor import FEATURE_LAYER, Extracted, InceptionExtractor
 from ganeval.inception.store import resolve_weights
@@ -197,9 +198,12 @@ class Pipeline:
         refused image is an error and nothing is cached, so the key leaves it out (and a raised limit reuses
         what a run with the default computed). With skip_bad it decides which images are counted, so an
         explicit limit is folded into the source part of the key (CacheKey has no field of its own for it).
+
+        A distributed run neither reads nor writes the cache: a rank that hits while another misses would
+        leave the other waiting in a collective, and the ranks' file systems need not be the same.
         """
-        if not item.cacheable:
-            return None
+        if not item.cacheable or self.settings.distributed:
+            return None  # distributed: ranks deciding hit or miss on their own could split up and hang
         fingerprint = item.source.fingerprint
         if self.settings.skip_bad and self.store.max_pixels is not None:
             fingerprint = f"{fingerprint};max_pixels={self.store.max_pixels}"
@@ -222,7 +226,8 @@ class Pipeline:
     ) -> dict[str, Any]:
         s = self.settings
         desc = f"building {item.label}" if item.reference is not None else item.label
-        extracted = self.extractor.extract(
+        extract = functools.partial(distributed_extract, self.extractor) if s.distributed else self.extractor.extract
+        extracted = extract(
             item.source,
             stats=stats,
             keep_pool3=features,

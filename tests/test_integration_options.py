@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
 
+import ganeval
 from ganeval.cli import main
 from ganeval.errors import BadImageError, InputError
 from ganeval.sources import TarSource, ZipSource, as_source
+from tests.conftest import write_folder
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -95,3 +102,37 @@ def test_max_pixels_is_in_the_cache_key_only_when_it_decides_what_is_skipped(tmp
 
     assert key(False, 100) == key(False, None)  # a refused image is an error: nothing cached differs
     assert key(True, 100) != key(True, None) != key(True, 200)
+
+
+# --- under torchrun ------------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::ganeval.metrics.RankDeficientWarning")
+def test_cli_under_torchrun_matches_one_process(tmp_path, cifar_images, headless_weights, extractor):
+    """`torchrun ... -m ganeval fid` shards extraction over 2 gloo ranks and prints one JSON line (rank 0).
+
+    Each rank runs one intra-op thread (OMP_NUM_THREADS=1), and oneDNN's float32 convolutions round
+    differently with 1 and 2 threads (pool3 moves by ~1e-6), so the single-process reference also runs
+    with one thread: then pool3 agrees bit for bit (batch size does not matter) and only the order of the
+    float64 accumulation differs, far below the 1e-6 compared.
+    """
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.is_file():
+        pytest.skip(f"torchrun not found next to {sys.executable}")
+    a = write_folder(cifar_images[:6], tmp_path / "a")
+    b = write_folder(cifar_images[6:12], tmp_path / "b")
+    cmd = [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "ganeval", "fid", str(a), str(b),
+           "--device", "cpu", "--weights", str(headless_weights), "--json", "-q", "--no-cache"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(results) == 1, done.stdout  # rank 1 prints nothing
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        want = ganeval.fid(a, b, extractor=extractor, progress=False, cache=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert results[0]["n_a"] == results[0]["n_b"] == 6
+    assert results[0]["fid"] == pytest.approx(want, rel=1e-6)
