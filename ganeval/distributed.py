@@ -22,19 +22,16 @@ on the extractor's GPU with NCCL and on the CPU with gloo.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.distributed as dist
-from tqdm import tqdm
 
 from ganeval.errors import GanevalError, InputError, check
-from ganeval.extractor import Extracted, InceptionExtractor
-from ganeval.loader import MAX_BAD_EXAMPLES, LoadReport, iterate_batches
+from ganeval.extractor import Extracted, InceptionExtractor, RawExtraction, extract_raw
+from ganeval.loader import MAX_BAD_EXAMPLES, LoadReport
 from ganeval.metrics.gaussian import GaussianAccumulator
 from ganeval.sources.base import ImageSource
 from ganeval.sources.shard import ShardSource
@@ -46,14 +43,7 @@ class RankFailedError(GanevalError):
     """Another rank's extraction failed with a user error; this rank stops with its message."""
 
 
-@dataclass
-class Partial:
-    """One rank's share of an extraction, before the exchange."""
-
-    accumulator: GaussianAccumulator | None
-    pool3: torch.Tensor | None
-    logits: torch.Tensor | None
-    report: LoadReport = field(default_factory=LoadReport)
+Partial = RawExtraction  # one rank's share of an extraction, before the exchange
 
 
 def is_distributed() -> bool:
@@ -163,31 +153,24 @@ def extract_partial(
 ) -> Partial:
     """One pass over `source` keeping the raw accumulator (a shard may hold 0 or 1 images)."""
     report = LoadReport()
-    accumulator = GaussianAccumulator() if stats else None
-    kept_pool3: list[torch.Tensor] = []
-    kept_logits: list[torch.Tensor] = []
-    batches = iterate_batches(source, extractor.batch_size, workers=workers, skip_bad=skip_bad, report=report)
     try:
-        with tqdm(total=len(source), unit="img", desc=desc, disable=not progress, file=sys.stderr, leave=False) as bar:
-            for images in batches:
-                pool3, batch_logits = extractor.forward(images, with_logits=logits)
-                if accumulator is not None:
-                    accumulator.update(pool3)
-                if keep_pool3:
-                    kept_pool3.append(pool3.cpu())
-                if batch_logits is not None:
-                    kept_logits.append(batch_logits.cpu())
-                bar.update(len(images))
+        return extract_raw(
+            extractor,
+            source,
+            stats=stats,
+            keep_pool3=keep_pool3,
+            logits=logits,
+            workers=workers,
+            skip_bad=skip_bad,
+            progress=progress,
+            desc=desc,
+            report=report,
+        )
     except InputError:
         # A shard whose images are all bad is fine if other shards have good ones: checked after the exchange.
         if not (skip_bad and report.n_images == 0 and report.n_skipped_bad == len(source) > 0):
             raise
-    return Partial(
-        accumulator=accumulator,
-        pool3=torch.cat(kept_pool3) if kept_pool3 else None,
-        logits=torch.cat(kept_logits) if kept_logits else None,
-        report=report,
-    )
+    return Partial(accumulator=GaussianAccumulator() if stats else None, pool3=None, logits=None, report=report)
 
 
 def comm_device(device: torch.device) -> torch.device:

@@ -114,30 +114,76 @@ class InceptionExtractor:
         desc: str | None = None,
     ) -> Extracted:
         """One pass over `source`, streaming pool3 into float64 statistics and keeping what is asked."""
-        if logits:
-            self.require_head()
-        report = LoadReport(0, 0, [])
-        batches = iterate_batches(source, self.batch_size, workers=workers, skip_bad=skip_bad, report=report)
-        accumulator = GaussianAccumulator() if stats else None
-        kept_pool3: list[torch.Tensor] = []
-        kept_logits: list[torch.Tensor] = []
-        n = 0
-        for images in _progress(batches, len(source), progress, desc):
-            pool3, batch_logits = self.forward(images, with_logits=logits)
-            if accumulator is not None:
-                accumulator.update(pool3)
-            if keep_pool3:
-                kept_pool3.append(pool3.cpu())
-            if batch_logits is not None:
-                kept_logits.append(batch_logits.cpu())
-            n += len(pool3)
-        return Extracted(
-            n=n,
-            stats=accumulator.compute() if accumulator is not None else None,
-            pool3=torch.cat(kept_pool3) if keep_pool3 else None,
-            logits=torch.cat(kept_logits) if logits else None,
-            report=report,
+        raw = extract_raw(
+            self,
+            source,
+            stats=stats,
+            keep_pool3=keep_pool3,
+            logits=logits,
+            workers=workers,
+            skip_bad=skip_bad,
+            progress=progress,
+            desc=desc,
         )
+        return Extracted(
+            n=raw.report.n_images,
+            stats=raw.accumulator.compute() if raw.accumulator is not None else None,
+            pool3=raw.pool3,
+            logits=raw.logits,
+            report=raw.report,
+        )
+
+
+@dataclass
+class RawExtraction:
+    """One pass before reduction: the float64 accumulator itself, so passes over parts can be merged."""
+
+    accumulator: GaussianAccumulator | None  # None unless stats were asked for
+    pool3: torch.Tensor | None  # None unless kept, or when no image was read
+    logits: torch.Tensor | None
+    report: LoadReport = field(default_factory=LoadReport)
+
+
+def extract_raw(
+    extractor: InceptionExtractor,
+    source: ImageSource,
+    *,
+    stats: bool = False,
+    keep_pool3: bool = False,
+    logits: bool = False,
+    workers: int = 0,
+    skip_bad: bool = False,
+    progress: bool = True,
+    desc: str | None = None,
+    report: LoadReport | None = None,
+) -> RawExtraction:
+    """The loop under `InceptionExtractor.extract` and `ganeval.distributed`, which merges accumulators.
+
+    A function rather than a method so that it only needs `forward`, `batch_size` and `require_head`
+    (test doubles provide those). `report` is filled as images load, so a caller still has the counts
+    when a bad image raises.
+    """
+    if logits:
+        extractor.require_head()
+    report = report if report is not None else LoadReport()
+    batches = iterate_batches(source, extractor.batch_size, workers=workers, skip_bad=skip_bad, report=report)
+    accumulator = GaussianAccumulator() if stats else None
+    kept_pool3: list[torch.Tensor] = []
+    kept_logits: list[torch.Tensor] = []
+    for images in _progress(batches, len(source), progress, desc):
+        pool3, batch_logits = extractor.forward(images, with_logits=logits)
+        if accumulator is not None:
+            accumulator.update(pool3)
+        if keep_pool3:
+            kept_pool3.append(pool3.cpu())
+        if batch_logits is not None:
+            kept_logits.append(batch_logits.cpu())
+    return RawExtraction(
+        accumulator=accumulator,
+        pool3=torch.cat(kept_pool3) if kept_pool3 else None,
+        logits=torch.cat(kept_logits) if kept_logits else None,
+        report=report,
+    )
 
 
 def _progress(batches: Iterable[list[torch.Tensor]], total: int, enabled: bool, desc: str | None):
