@@ -73,8 +73,8 @@ def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | Non
         out = Path(options["out"]) if options.get("out") else base.out_dir
         base = from_dict(read_checkpoint(out / "last.pt")["recipe"])
     recipe = override(base, **options, **dict(parse_assignment(a) for a in assignments))
-    recipe = _cpu_sized(recipe, explicit=options.get("eval_samples") is not None, log=tqdm.write)
-    result = train(recipe, data_root=data_root, resume=resume, progress=not quiet, log=tqdm.write)
+    recipe, note = _cpu_sized(recipe, explicit=options.get("eval_samples") is not None)
+    result = train(recipe, data_root=data_root, resume=resume, progress=not quiet, log=_noted(tqdm.write, note))
     best = f", best FID {result.best_fid:.4g}" if result.history and "fid" in result.history[-1] else ""
     click.echo(f"{recipe.name}: {result.step} steps{best}; outputs in {result.out_dir}")
 
@@ -82,17 +82,29 @@ def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | Non
 CPU_EVAL_SAMPLES = 1000
 
 
-def _cpu_sized(recipe: Recipe, explicit: bool, log: Callable[[str], None]) -> Recipe:
+def _cpu_sized(recipe: Recipe, explicit: bool) -> tuple[Recipe, str | None]:
     """On the CPU the Inception network scores ~6 images/s: 10,000-sample evaluations would take an hour.
 
-    Unless --eval-samples was given, a CPU run evaluates at most CPU_EVAL_SAMPLES samples, and says so.
+    Unless --eval-samples was given, a CPU run evaluates at most CPU_EVAL_SAMPLES samples; the note says so.
     """
     device = recipe.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if explicit or not str(device).startswith("cpu") or recipe.eval_samples <= CPU_EVAL_SAMPLES:
-        return recipe
-    log(f"ganeval: note: on the CPU, evaluating {CPU_EVAL_SAMPLES} samples instead of {recipe.eval_samples} "
-        "(pass --eval-samples to choose)")  # fmt: skip
-    return override(recipe, eval_samples=CPU_EVAL_SAMPLES)
+        return recipe, None
+    note = (f"ganeval: note: on the CPU, evaluating {CPU_EVAL_SAMPLES} samples instead of {recipe.eval_samples} "
+            "(pass --eval-samples to choose)")  # fmt: skip
+    return override(recipe, eval_samples=CPU_EVAL_SAMPLES), note
+
+
+def _noted(log: Callable[[str], None], note: str | None) -> Callable[[str], None]:
+    """`log`, printing `note` before its first line: once the run is under way, not before an error."""
+    pending = [note] if note else []
+
+    def emit(line: str) -> None:
+        while pending:
+            log(pending.pop())
+        log(line)
+
+    return emit
 
 
 __all__ = ["available", "checkpoint_source", "is_checkpoint", "train_baseline"]
