@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -45,12 +46,12 @@ class _DecodeDataset(Dataset):
     def __len__(self) -> int:
         return len(self.source)
 
-    def __getitem__(self, index: int) -> torch.Tensor | _Bad:
+    def __getitem__(self, index: int) -> np.ndarray | _Bad:
+        # A numpy array crosses from a worker by pickle; a tensor would need a shared-memory segment each.
         try:
-            image = self.source.load(index)
+            return self.source.load(index)
         except BadImageError as exc:
             return _Bad(exc.path, exc.reason)
-        return torch.from_numpy(image).permute(2, 0, 1).contiguous()
 
 
 def _keep_list(items: list) -> list:
@@ -91,7 +92,7 @@ def iterate_batches(
                     if len(report.bad_examples) < MAX_BAD_EXAMPLES:
                         report.bad_examples.append(f"{item.path}: {item.reason}")
                 else:
-                    images.append(item)
+                    images.append(torch.from_numpy(item).permute(2, 0, 1).contiguous())
             if images:
                 n_good += len(images)
                 report.n_images += len(images)
