@@ -38,12 +38,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=1000, help="images per side with --cifar10 (default 1000)")
     p.add_argument("--n-b", type=int, help="images in B with --cifar10 (default: --n)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--batch-size", type=int, help="for every tool (default 200 on a GPU, 32 on the CPU)")
+    p.add_argument("--batch-size", type=int, help="for the anchors (default 200 on a GPU, 32 on the CPU)")
+    p.add_argument(
+        "--ganeval-batch-size",
+        type=int,
+        help="ganeval's batch on a GPU (default: its own, 500); on the CPU every tool uses --batch-size",
+    )
     p.add_argument(
         "--workers",
         type=int,
-        default=min(4, 2 * (os.cpu_count() or 1)),
-        help="decoding processes for ganeval and pytorch-fid (default: torch-fidelity's fixed min(4, 2 x CPUs))",
+        help="decoding processes for ganeval and pytorch-fid (default: min(4, 2 x CPUs) on the CPU, which "
+        "torch-fidelity always uses; min(8, CPUs - 1) on a GPU, ganeval's own default there)",
     )
     p.add_argument("--metrics", default="fid", help="comma-separated: fid, kid, is (pytorch-fid does FID only)")
     p.add_argument("--tools", default=DEFAULT_TOOLS, help=f"comma-separated from {', '.join(RUNNERS)}")
@@ -73,15 +78,19 @@ def make_job(args: argparse.Namespace) -> Job:
         raise SystemExit("give two folders, or --cifar10 exact|jpeg")
     n_a, n_b = len(image_files(a)), len(image_files(b))
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    cuda = torch.device(args.device).type == "cuda"
+    cpus = os.cpu_count() or 1
+    workers = args.workers if args.workers is not None else (max(1, min(8, cpus - 1)) if cuda else min(4, 2 * cpus))
     return Job(
         a=a,
         b=b,
         weights=weights_with_head(args.weights, args.data_dir),
         device=args.device,
-        batch_size=args.batch_size or (200 if torch.device(args.device).type == "cuda" else 32),
-        workers=args.workers,
+        batch_size=args.batch_size or (200 if cuda else 32),
+        workers=workers,
         metrics=metrics,
         kid_subset_size=min(1000, n_a, n_b),
+        ganeval_batch_size=args.ganeval_batch_size,
     )
 
 
@@ -117,11 +126,17 @@ def _short(path: Path) -> str:
     return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
 
 
+def _ganeval_batch(records: list[dict], job: Job) -> str:
+    batches = sorted({int(r["batch"]) for r in records if r.get("batch")})
+    return ", ".join(map(str, batches)) or str(job.batch_size)
+
+
 def notes(job: Job, same_process: bool, records: list[dict]) -> list[str]:
     out = [
         f"A = {_short(job.a)} ({len(image_files(job.a))} images), "
         f"B = {_short(job.b)} ({len(image_files(job.b))} images); "
-        f"batch {job.batch_size}, {job.workers} decode workers (torch-fidelity always uses min(4, 2 x CPUs)), "
+        f"batch {job.batch_size} for the anchors, {_ganeval_batch(records, job)} for ganeval; {job.workers} decode "
+        "workers for ganeval and pytorch-fid (torch-fidelity always uses min(4, 2 x CPUs)), "
         f"weights {job.weights.name} ({job.weights.stat().st_size // 2**20} MiB).",
         "seconds: end to end from model load to the last metric (imports excluded); img/s: both inputs' images "
         "over the decode + forward time only (extract_s); rest_s: listing files and the metric itself; "

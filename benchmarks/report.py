@@ -25,6 +25,9 @@ def table(records: list[dict[str, Any]]) -> pd.DataFrame:
     if len(ref):
         if "fid" in df:
             df["abs dFID vs tfd"] = (df["fid"] - float(ref["fid"].iloc[0])).abs()
+        for key, name in (("fid", "FID"), ("is_mean", "IS"), ("kid_mean", "KID")):
+            if key in df and pd.notna(ref[key].iloc[0]):
+                df[f"rel d{name} vs tfd"] = (df[key] / float(ref[key].iloc[0]) - 1).abs()
         df["speed-up vs tfd"] = float(ref["seconds"].iloc[0]) / df["seconds"]
     first = ["tool", "mode", "images", "seconds", "img/s", "fid", "abs dFID vs tfd", "speed-up vs tfd", "load_s"]
     first += ["extract_s", "rest_s"]
@@ -39,7 +42,7 @@ def markdown(df: pd.DataFrame) -> str:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return ""
         if isinstance(value, float):
-            if column.startswith(("abs dFID", "kid")):
+            if column.startswith(("abs dFID", "rel d", "kid")):
                 return f"{value:.3g}"
             return f"{value:.4f}" if column in ("fid", "is_mean", "is_std") else f"{value:.2f}"
         return str(value)

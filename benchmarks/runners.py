@@ -32,6 +32,7 @@ class Job:
     workers: int
     metrics: tuple[str, ...]
     kid_subset_size: int
+    ganeval_batch_size: int | None = None  # None: ganeval's own default (500 on a GPU)
 
 
 class Clock:
@@ -64,13 +65,15 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_ganeval(job: Job, mode: str = "tf") -> dict[str, Any]:
+def run_ganeval(job: Job, mode: str = "tf", precision: str = "default") -> dict[str, Any]:
     import ganeval
     from ganeval.extractor import InceptionExtractor
 
     clock = Clock(job.device)
     start = clock.now()
-    extractor = clock.wrap("load", InceptionExtractor)(job.weights, mode, job.device, job.batch_size)
+    batch_size = job.ganeval_batch_size if torch.device(job.device).type == "cuda" else job.batch_size
+    load = clock.wrap("load", InceptionExtractor)
+    extractor = load(job.weights, mode, job.device, batch_size, precision=precision)
     extractor.extract = clock.wrap("extract", extractor.extract)
     result = ganeval.score(
         str(job.a),
@@ -83,9 +86,11 @@ def run_ganeval(job: Job, mode: str = "tf") -> dict[str, Any]:
         kid_subset_size=job.kid_subset_size,
     )
     total = clock.now() - start
-    return _record(
-        f"ganeval ({mode})" if mode != "tf" else "ganeval", mode, result["n_a"], result["n_b"], clock, total, result
-    )
+    label = "ganeval" + "".join(f" ({x})" for x in (mode, precision) if x not in ("tf", "default"))
+    record = _record(label, mode, result["n_a"], result["n_b"], clock, total, result)
+    record["precision"] = extractor.precision
+    record["batch"] = extractor.batch_size
+    return record
 
 
 def run_torch_fidelity(job: Job) -> dict[str, Any]:
@@ -128,6 +133,8 @@ def run_pytorch_fid(job: Job) -> dict[str, Any]:
     from pytorch_fid.fid_score import calculate_activation_statistics, calculate_frechet_distance
     from pytorch_fid.inception import InceptionV3
 
+    _let_pytorch_fid_call_sqrtm_with_disp()
+
     hub = Path(tempfile.mkdtemp(prefix="bench-hub-"))
     (hub / "checkpoints").mkdir()
     (hub / "checkpoints" / job.weights.name).symlink_to(job.weights.resolve())
@@ -142,6 +149,29 @@ def run_pytorch_fid(job: Job) -> dict[str, Any]:
     result = {"fid": float(calculate_frechet_distance(mu_a, sigma_a, mu_b, sigma_b))}
     total = clock.now() - start
     return _record("pytorch-fid", "pytorch", len(files[0]), len(files[1]), clock, total, result)
+
+
+def _let_pytorch_fid_call_sqrtm_with_disp() -> None:
+    """pytorch-fid 0.3.0 calls `scipy.linalg.sqrtm(..., disp=False)`, which scipy 1.18 removed.
+
+    Where that argument is gone, give pytorch-fid a wrapper with the old contract (the root and an error
+    estimate), so it can be timed at all; the square root itself is scipy's.
+    """
+    import inspect
+
+    import numpy as np
+    import pytorch_fid.fid_score as pfid
+    import scipy.linalg
+
+    if "disp" in inspect.signature(scipy.linalg.sqrtm).parameters:
+        return
+
+    def sqrtm(a, disp=True, blocksize=64):
+        root = scipy.linalg.sqrtm(a)
+        error = np.linalg.norm(root @ root - a, "fro") / np.linalg.norm(a, "fro")
+        return (root, error) if not disp else root
+
+    pfid.linalg = type("linalg_shim", (), {"sqrtm": staticmethod(sqrtm)})
 
 
 def _record(tool: str, mode: str, n_a: int, n_b: int, clock: Clock, total: float, result: dict) -> dict[str, Any]:
@@ -166,4 +196,7 @@ RUNNERS: dict[str, Callable[[Job], dict[str, Any]]] = {
     "torch-fidelity": run_torch_fidelity,
     "pytorch-fid": run_pytorch_fid,
     "ganeval-pytorch": lambda job: run_ganeval(job, mode="pytorch"),
+    "ganeval-fast": lambda job: run_ganeval(job, precision="fast"),
+    "ganeval-tf32": lambda job: run_ganeval(job, precision="tf32"),
+    "ganeval-strict": lambda job: run_ganeval(job, precision="strict"),
 }

@@ -36,7 +36,7 @@ __all__ = ["SkippedFilesWarning", "StoreOptions", "compute_stats", "fid", "incep
 
 
 def make_extractor(settings: Settings) -> InceptionExtractor:
-    return InceptionExtractor(settings.weights, settings.mode, settings.device, settings.batch_size)
+    return InceptionExtractor.from_settings(settings)
 
 
 def parse_metrics(metrics: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ from ganeval.config import (
 )
 from ganeval.distributed import RankFailedError, local_device, process_group
 from ganeval.inception import store
+from ganeval.inception.precision import CHOICES as PRECISION_CHOICES
 from ganeval.inception.preprocess import MODES
 from ganeval.inputs import StoreOptions
 from ganeval.references import committed_file, load_registry
@@ -50,10 +51,17 @@ def metric_options(func: Callable) -> Callable:
                      help="Resize/normalisation: tf = torch-fidelity and the TF code, pytorch = pytorch-fid, "
                           "clean = clean-fid."),
         click.option("--batch-size", type=click.IntRange(min=1), default=None,
-                     help="Images per forward pass [default: 200 on a GPU, 32 on the CPU]."),
+                     help="Images per forward pass [default: 500 on a GPU, 32 on the CPU]."),
+        click.option("--precision", type=click.Choice(PRECISION_CHOICES), default=DEFAULTS.precision,
+                     show_default=True,
+                     help="Forward-pass arithmetic. default: strict float32 on the CPU, float16 on a GPU (FID "
+                          "within 5e-5 relative of strict); fast: bfloat16 (fastest, FID error stated in "
+                          "benchmarks/RESULTS.md; its results are cached and checked apart); strict, tf32, fp16, "
+                          "bf16 name one explicitly."),
         click.option("--device", default=None, help="torch device: cuda, cuda:1, cpu [default: cuda if available]."),
-        click.option("--workers", type=click.IntRange(min=0), default=DEFAULTS.workers, show_default=True,
-                     help="Processes decoding images; 0 decodes in the main process."),
+        click.option("--workers", type=click.IntRange(min=0), default=None,
+                     help="Processes decoding image files; 0 decodes in the main process [default: up to 8 on "
+                          "a GPU when there are files to decode, else 0]."),
         click.option("--weights", type=click.Path(dir_okay=False), default=None, envvar="GANEVAL_WEIGHTS",
                      help="Inception weights file [default: see `ganeval weights path`]."),
         click.option("--skip-bad", is_flag=True, help="Skip undecodable images (counted) instead of failing."),

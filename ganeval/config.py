@@ -22,9 +22,10 @@ class Settings:
     """How images become numbers. Defaults reproduce torch-fidelity's (and the TF code's) protocol."""
 
     mode: str = "tf"  # preprocessing: tf | pytorch | clean (see ganeval.inception.preprocess)
-    batch_size: int | None = None  # None: 200 on a GPU, 32 on the CPU
+    batch_size: int | None = None  # None: 500 on a GPU, 32 on the CPU
+    precision: str = "default"  # default | fast | strict | tf32 | fp16 | bf16 (ganeval.inception.precision)
     device: str | None = None  # None: CUDA when available
-    workers: int = 0  # decoding processes; 0 decodes in the main process
+    workers: int | None = None  # decoding processes; 0 = the main process; None = ganeval.loader.auto_workers
     weights: str | None = None  # None: the resolution order of ganeval.inception.store
     skip_bad: bool = False  # skip undecodable images (counted) instead of failing
     progress: bool = True  # tqdm bars on stderr

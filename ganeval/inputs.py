@@ -21,6 +21,7 @@ from ganeval.config import Settings
 from ganeval.distributed import distributed_extract
 from ganeval.errors import InputError, StatisticsError, WeightsError
 from ganeval.extractor import FEATURE_LAYER, Extracted, InceptionExtractor
+from ganeval.inception.precision import protocol
 from ganeval.inception.store import resolve_weights
 from ganeval.inception.weights import read_state_dict, trunk_digest
 from ganeval.metrics.gaussian import GaussianStats
@@ -133,15 +134,15 @@ class Pipeline:
         self.settings = settings
         self.store = store
         self._extractor = extractor
-        self.mode = extractor.mode if extractor is not None else settings.mode
+        # The protocol (mode, marked when the arithmetic is the fast one) files and checks every result.
+        self.mode = extractor.protocol if extractor is not None else protocol(settings.mode, settings.precision)
         self.cache = Cache(store.cache_dir)
         self._digest: str | None = extractor.weights_sha256 if extractor is not None else None
 
     @property
     def extractor(self) -> InceptionExtractor:
         if self._extractor is None:
-            s = self.settings
-            self._extractor = InceptionExtractor(s.weights, s.mode, s.device, s.batch_size)
+            self._extractor = InceptionExtractor.from_settings(self.settings)
             self._digest = self._extractor.weights_sha256
         return self._extractor
 
@@ -262,6 +263,7 @@ class Pipeline:
             skip_bad=self.settings.skip_bad,
             n_skipped_bad=extracted.report.n_skipped_bad,
             bad_examples=extracted.report.bad_examples[:3],
+            precision=self.extractor.precision,
             **extra,
         )
 

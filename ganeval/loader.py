@@ -7,6 +7,7 @@ exceptions, so the user sees one `BadImageError` line instead of DataLoader's re
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -57,6 +58,17 @@ class _DecodeDataset(Dataset):
 def _keep_list(items: list) -> list:
     """Collate that keeps the list: images may differ in size."""
     return items
+
+
+def auto_workers(source: ImageSource, device: torch.device) -> int:
+    """Decoding processes when none are asked for: enough to keep a GPU fed when files must be decoded.
+
+    On the CPU the network is the bottleneck by two orders of magnitude and workers would only take
+    cores from it; in-memory sources (arrays, datasets, generators) have nothing to decode.
+    """
+    if not source.decodes or device.type != "cuda":
+        return 0
+    return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 
 def iterate_batches(

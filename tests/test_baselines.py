@@ -221,3 +221,16 @@ def test_cli_bad_input_gets_one_line(args, message, tmp_path):
     code, output = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args], "--out", str(tmp_path / "o"))
     assert code == 1
     assert output.count("\n") == 1 and output.startswith("ganeval: error: ") and message in output, output
+
+
+def test_time_limit_stops_early_with_a_checkpoint_and_resume_finishes(fashion64, tmp_path):
+    """A run out of time logs, saves `last` and stops; resuming it reaches the planned steps."""
+    lines: list[str] = []
+    stopped = train(
+        tiny("gan", tmp_path, steps=50, eval_every=0), data=fashion64, progress=False, log=lines.append,
+        time_limit_s=1e-9,
+    )  # fmt: skip
+    assert stopped.stopped_early and stopped.step == 1
+    assert (tmp_path / "gan" / "last.pt").is_file() and "time limit reached" in lines[-1]
+    finished = train(tiny("gan", tmp_path, steps=3, eval_every=0), data=fashion64, progress=False, resume=True)
+    assert finished.step == 3 and not finished.stopped_early

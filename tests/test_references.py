@@ -105,6 +105,8 @@ class FakeExtractor:
     """Stands in for the network: 2048 features from a fixed projection of 4x4 thumbnails; counts calls."""
 
     mode = "tf"
+    protocol = "tf"
+    precision = "strict"
     weights_sha256 = "0" * 64
     has_head = False
 

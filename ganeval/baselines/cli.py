@@ -59,10 +59,16 @@ def checkpoint_source(
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any other recipe field, e.g. --set optimizer.lr=1e-4 --set objective.n_critic=1.")  # fmt: skip
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="MINUTES",
+    help="Stop after this many minutes (evaluating and saving as at the last step); --resume continues.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @friendly_errors("interrupted (resume with --resume)")
 def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | None, resume: bool, quiet: bool,
-                   **options: Any) -> None:  # fmt: skip
+                   time_limit: float | None, **options: Any) -> None:  # fmt: skip
     """Train baseline NAME (a recipe in baselines/, or a .toml file), evaluating it while it trains.
 
     Recipes: gan, wgan, wgan-gp, sngan, cgan, vae. The run folder gets metrics.csv, samples_STEP.png,
@@ -74,9 +80,12 @@ def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | Non
         base = from_dict(read_checkpoint(out / "last.pt")["recipe"])
     recipe = override(base, **options, **dict(parse_assignment(a) for a in assignments))
     recipe, note = _cpu_sized(recipe, explicit=options.get("eval_samples") is not None)
-    result = train(recipe, data_root=data_root, resume=resume, progress=not quiet, log=_noted(tqdm.write, note))
+    limit_s = time_limit * 60 if time_limit is not None else None
+    log = _noted(tqdm.write, note)
+    result = train(recipe, data_root=data_root, resume=resume, progress=not quiet, log=log, time_limit_s=limit_s)
     best = f", best FID {result.best_fid:.4g}" if result.history and "fid" in result.history[-1] else ""
-    click.echo(f"{recipe.name}: {result.step} steps{best}; outputs in {result.out_dir}")
+    stopped = f" (time limit; {recipe.steps} planned)" if result.stopped_early else ""
+    click.echo(f"{recipe.name}: {result.step} steps{stopped}{best}; outputs in {result.out_dir}")
 
 
 CPU_EVAL_SAMPLES = 1000

@@ -43,6 +43,7 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     best_fid: float = math.inf
     model: Baseline | None = None
+    stopped_early: bool = False  # the time limit ended the run before recipe.steps
 
 
 def default_device() -> torch.device:
@@ -80,11 +81,14 @@ def train(
     data: ImageData | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    time_limit_s: float | None = None,
 ) -> TrainResult:
     """Train `recipe`'s model for `recipe.steps` generator steps (from `last` when `resume`).
 
     `data` replaces the recipe's training set (tests train on a few images); `evaluator` replaces the one
-    built from the recipe's reference.
+    built from the recipe's reference. `time_limit_s` ends the run early, after the step during which that
+    many seconds of this session passed, with an evaluation and checkpoints as at the last step, so a run
+    on a rented GPU ends on time and can be resumed towards `recipe.steps`.
     """
     device = torch.device(recipe.device) if recipe.device else default_device()
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -127,6 +131,7 @@ def train(
         })  # fmt: skip
 
     started = time.perf_counter()
+    deadline = started + time_limit_s if time_limit_s is not None else None
     sums: dict[str, float] = {}
     count = 0
     bar = tqdm(total=recipe.steps, initial=result.step, unit="step", disable=not progress, file=sys.stderr)
@@ -139,7 +144,12 @@ def train(
                 sums[k] = sums.get(k, 0.0) + v
             bar.update(1)
             bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()}, refresh=False)
-            if result.step == recipe.steps or (recipe.eval_every and result.step % recipe.eval_every == 0):
+            out_of_time = deadline is not None and time.perf_counter() >= deadline and result.step < recipe.steps
+            if (
+                result.step == recipe.steps
+                or out_of_time
+                or (recipe.eval_every and result.step % recipe.eval_every == 0)
+            ):
                 row: dict[str, Any] = {"step": result.step, "time_s": elapsed + time.perf_counter() - started}
                 row.update({k: v / count for k, v in sums.items()})
                 sums, count = {}, 0
@@ -160,6 +170,11 @@ def train(
                 save(last)
                 if improved:
                     save(out / "best.pt")
+            if out_of_time:
+                result.stopped_early = True
+                if log is not None:
+                    log(f"time limit reached: stopped at step {result.step} of {recipe.steps} (resume with --resume)")
+                break
     fids = [(r["step"], r["fid"]) for r in result.history if "fid" in r]
     if fids:
         plot_curve([s for s, _ in fids], [f for _, f in fids], out / "fid.png")

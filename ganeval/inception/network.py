@@ -196,7 +196,8 @@ class FIDInception(nn.Module):
         x = F.max_pool2d(x, 3, stride=2)
         for block in self.blocks():
             x = block(x)
-        return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        # Averaged in float32 whatever the trunk's dtype: pool3 is what every statistic is built from.
+        return torch.flatten(F.adaptive_avg_pool2d(x.float(), 1), 1)
 
     def blocks(self) -> Sequence[nn.Module]:
         return (

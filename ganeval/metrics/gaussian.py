@@ -24,11 +24,15 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def as_feature_matrix(
-    features: ArrayLike, name: str = "features", device: str | torch.device | None = None
+    features: ArrayLike,
+    name: str = "features",
+    device: str | torch.device | None = None,
+    check_finite: bool = True,
 ) -> torch.Tensor:
     """`features` as a finite (n, d) float64 tensor, on `device` or where it already lives.
 
     Converting before any arithmetic keeps float32 network outputs from losing precision in sums.
+    `check_finite=False` skips the finiteness test, which on a GPU waits for the features to exist.
     """
     if isinstance(features, np.ndarray):
         check(features.dtype.kind in "fiu", f"{name} must be real numbers, got dtype {features.dtype}")
@@ -45,7 +49,8 @@ def as_feature_matrix(
         f"{name} must be real numbers, got dtype {x.dtype}",
     )
     x = x.to(device=device if device is not None else x.device, dtype=torch.float64)
-    check(bool(torch.isfinite(x).all()), f"{name} contain NaN or Inf")
+    if check_finite:
+        check(bool(torch.isfinite(x).all()), f"{name} contain NaN or Inf")
     return x
 
 
@@ -123,10 +128,14 @@ class GaussianAccumulator:
         self.m2 = self.m2 + m2_b + torch.outer(delta, delta) * (n_a * n_b / total)
         self.n = total
 
-    def update(self, features: ArrayLike) -> None:
-        """Add a (b, d) batch of features (any real dtype; converted to float64)."""
+    def update(self, features: ArrayLike, check_finite: bool = True) -> None:
+        """Add a (b, d) batch of features (any real dtype; converted to float64).
+
+        With `check_finite=False` (the GPU loop, which must not wait on each batch) a NaN or Inf is
+        caught when the statistics are computed instead.
+        """
         device = self.mean.device if self.mean is not None else None
-        x = as_feature_matrix(features, device=device)
+        x = as_feature_matrix(features, device=device, check_finite=check_finite)
         if x.shape[0] == 0:
             return
         batch_mean = x.mean(dim=0)
@@ -167,6 +176,10 @@ class GaussianAccumulator:
         """Mean and unbiased (N-1) covariance as float64 numpy arrays on the CPU."""
         if self.n < 2 or self.mean is None or self.m2 is None:
             raise InputError(f"need at least 2 images, got {self.n}")
+        check(
+            bool(torch.isfinite(self.mean).all() and torch.isfinite(self.m2).all()),
+            "the features contain NaN or Inf (the network produced non-finite outputs)",
+        )
         sigma = self.m2 / (self.n - 1)
         # Round-off in the scatter products can leave sigma a few ulps off symmetric; make it exact.
         sigma = (sigma + sigma.T) * 0.5

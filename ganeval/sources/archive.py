@@ -88,6 +88,10 @@ class ZipSource(ImageSource):
         return f"{self.path}:{self.members[index]}"
 
     @property
+    def decodes(self) -> bool:
+        return True
+
+    @property
     def skipped(self) -> int:
         return self._skipped
 
@@ -148,6 +152,10 @@ class TarSource(ImageSource):
 
     def describe(self, index: int) -> str:
         return f"{self.path}:{self.members[index]}"
+
+    @property
+    def decodes(self) -> bool:
+        return True
 
     @property
     def skipped(self) -> int:

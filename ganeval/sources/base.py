@@ -39,5 +39,10 @@ class ImageSource(abc.ABC):
         """Files ignored when listing (not images), so callers can tell the user."""
         return 0
 
+    @property
+    def decodes(self) -> bool:
+        """True when `load` reads and decodes files, the work worth moving into worker processes."""
+        return False
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} images)"

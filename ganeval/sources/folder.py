@@ -84,6 +84,10 @@ class FolderSource(ImageSource):
         return self._skipped
 
     @property
+    def decodes(self) -> bool:
+        return True
+
+    @property
     def fingerprint(self) -> str:
         """sha256 over (relative path, size, mtime_ns), or (relative path, content sha256) with verify.
 

@@ -61,6 +61,10 @@ class ShardSource(ImageSource):
         return digest.hexdigest()
 
     @property
+    def decodes(self) -> bool:
+        return self.source.decodes
+
+    @property
     def skipped(self) -> int:
         """The parent's ignored files, on rank 0 only, so the sum over shards equals the whole."""
         return self.source.skipped if self.rank == 0 else 0

@@ -68,5 +68,9 @@ class SliceSource(ImageSource):
     def skipped(self) -> int:
         return self.base.skipped
 
+    @property
+    def decodes(self) -> bool:
+        return self.base.decodes
+
     def __repr__(self) -> str:
         return f"{self.base!r}{self.label}"
