@@ -139,3 +139,22 @@ def test_api_cache_policy(cache, folder_cached, cifar_images, tmp_path):
     assert first == second
     dataset_cached = cache is not False
     assert fake.calls == [6, 5] + [6] * (not dataset_cached) + [5] * (not folder_cached)
+
+
+@pytest.mark.parametrize("name", ["mnist-test", "fashion-mnist-test", "cifar10-jpeg-test"])
+def test_committed_reference_files_match_the_registry(name, headless_weights):
+    """The files built on the GPU machine load, carry the protocol, match their fingerprints, and were made
+    with the weights a new user gets here, so `--ref NAME` needs no pass over the images."""
+    from ganeval.inception.weights import read_state_dict, trunk_digest
+    from ganeval.references import committed_file
+    from ganeval.statsfile import load_stats
+
+    registry = load_registry()
+    ref = registry.get(name)
+    path = committed_file(registry, ref)
+    assert path is not None and path.stat().st_size < 10 * 2**20
+    loaded = load_stats(path)
+    assert loaded.stats.n == ref.n == ref.fingerprint["n"]
+    assert verify_reference(registry, ref, None, loaded.stats)  # True: a fingerprint was checked and matched
+    assert (loaded.meta["mode"], loaded.meta["layer"], loaded.meta["precision"]) == ("tf", "pool3", "strict")
+    assert loaded.meta["weights_sha256"] == trunk_digest(read_state_dict(headless_weights))
