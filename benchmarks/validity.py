@@ -34,8 +34,8 @@ SAMPLE_COUNTS = (500, 1000, 2000, 5000, 10000)
 CONTAMINANT = {
     "fashion-mnist": "mnist",
     "mnist": "fashion-mnist",
-    "cifar10-jpeg": "fashion-mnist",
-    "cifar10": "fashion-mnist",
+    "cifar10-jpeg": "mnist",
+    "cifar10": "mnist",
 }
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 
@@ -82,7 +82,8 @@ def metrics(reference: torch.Tensor, pool3: torch.Tensor, logits: torch.Tensor |
 
 def disturbance_grid(args, extractor: InceptionExtractor) -> list[dict]:
     both = load_subset(args.dataset, "train", args.data_root, 2 * args.n, args.seed)
-    clean, base = both[: len(both) // 2], both[len(both) // 2 :]
+    # Alternate picks, not halves: the picks are in file order, which can be by class (cifar10-jpeg).
+    clean, base = both[0::2], both[1::2]
     other = load_subset(CONTAMINANT[args.dataset], "train", args.data_root, args.n, args.seed + 1)
     other = resized(other, clean.shape[1:3])
     reference, _ = features(extractor, clean)
