@@ -292,3 +292,63 @@ def test_kid_and_is_are_reproducible_with_a_seed(ganeval_tf_features):
     assert inception_score(logits, seed=7) == inception_score(logits, seed=7)
     assert inception_score(logits, seed=7) != inception_score(logits, seed=8)
     assert make_settings(seed=7).seed == 7
+
+
+# --- the same numbers from every source kind and every cache state --------------------------------
+
+
+def _scores(a, b, extractor, **options) -> tuple[float, float]:
+    """FID and KID (IS needs logits, which are never cached, and its invariance is tested with file order)."""
+    out = ganeval.score(a, b, ("fid", "kid"), extractor=extractor, kid_subset_size=6, progress=False, **options)
+    return out["fid"], out["kid_mean"]
+
+
+def test_folder_zip_and_npz_give_the_same_metrics(tmp_path, extractor, cifar_images):
+    """The source kind changes how pixels are read, never the numbers: FID and KID agree to 1e-6."""
+    a, b = cifar_images[:8], cifar_images[8:16]
+    for name, images in (("a", a), ("b", b)):
+        folder = write_png_folder(images, tmp_path / name)
+        with zipfile.ZipFile(tmp_path / f"{name}.zip", "w") as zf:
+            for i in range(len(images)):
+                zf.write(folder / f"{i:02d}.png", f"{i:02d}.png")
+        np.savez(tmp_path / f"{name}.npz", images=images)
+    kinds = {
+        kind: _scores(str(tmp_path / f"a{suffix}"), str(tmp_path / f"b{suffix}"), extractor)
+        for kind, suffix in (("folder", ""), ("zip", ".zip"), ("npz", ".npz"))
+    }
+    np.testing.assert_allclose(kinds["zip"], kinds["folder"], rtol=1e-6, atol=0)
+    np.testing.assert_allclose(kinds["npz"], kinds["folder"], rtol=1e-6, atol=0)
+
+
+def test_cold_warm_and_damaged_cache_give_the_same_metrics(tmp_path, extractor, cifar_images):
+    """Cold (computed and stored), warm (read back), damaged (a truncated entry and a leftover temporary
+    file, as a killed run leaves): the same FID and KID, and a damaged entry is recomputed."""
+    a = write_png_folder(cifar_images[:8], tmp_path / "a")
+    b = write_png_folder(cifar_images[8:16], tmp_path / "b")
+    cache_dir = tmp_path / "cache"
+    options = {"cache": True, "cache_dir": str(cache_dir)}
+    cold = _scores(str(a), str(b), extractor, **options)
+    entries = sorted(cache_dir.glob("*.npz"))
+    assert entries, "the cold run stored nothing"
+    warm = _scores(str(a), str(b), extractor, **options)
+    entries[0].write_bytes(entries[0].read_bytes()[: entries[0].stat().st_size // 2])
+    (cache_dir / ".tmp-ganeval-leftover.npz").write_bytes(b"PK\x03\x04 partial")
+    damaged = _scores(str(a), str(b), extractor, **options)
+    with pytest.MonkeyPatch.context() as patch:  # warm: not one image through the network
+        patch.setattr(extractor, "forward", _must_not_run)
+        assert _scores(str(a), str(b), extractor, **options) == warm
+    uncached = _scores(str(a), str(b), extractor, cache=False)
+    np.testing.assert_allclose(warm, cold, rtol=1e-6, atol=0)
+    np.testing.assert_allclose(damaged, cold, rtol=1e-6, atol=0)
+    np.testing.assert_allclose(uncached, cold, rtol=1e-6, atol=0)
+    assert np.load(entries[0]).files, "the truncated entry was not rewritten"
+
+
+def _must_not_run(*args, **kwargs):
+    raise AssertionError("a warm cache ran the network")
+
+
+def write_png_folder(images: np.ndarray, folder: Path) -> Path:
+    for i, img in enumerate(images):
+        save(folder / f"{i:02d}.png", img)
+    return folder
