@@ -80,6 +80,9 @@ def score(
         raise InputError("FID and KID compare two inputs; give a second one")
     input_a = resolve_input(a, "A", store, value_range)
     input_b = resolve_input(b, "B", store, value_range) if needs_b else None
+    for item in (input_a, input_b):  # before any pass over the other input, not after it
+        if item is not None and item.source is not None:
+            check(len(item.source) >= 2, f"{item.label}: need at least 2 images, got {len(item.source)}")
     pipeline = Pipeline(settings, store, extractor)
     if "is" in wanted:
         if input_a.loaded is not None:

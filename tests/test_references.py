@@ -57,7 +57,9 @@ def test_verification_refuses_statistics_that_do_not_match():
     with pytest.raises(StatisticsError, match=r"fashion-mnist-test\[0:8\] do not match the registry.*--force"):
         verify_reference(registry, ref, "[0:8]", stats)
     assert verify_reference(registry, ref, "[0:8]", stats, force=True) is False
-    assert verify_reference(registry, ref, None, stats) is False  # not yet measured: nothing to check
+    with pytest.raises(StatisticsError, match=r"fashion-mnist-test do not match the registry: n 8 \(expected 10000\)"):
+        verify_reference(registry, ref, None, stats)
+    assert verify_reference(registry, registry.get("cifar10-test"), None, stats) is False  # not measured: no check
 
 
 def test_ref_slice_builds_once_then_reads_the_cache(cifar_images, tmp_path, weights_with_head, monkeypatch):
@@ -86,7 +88,8 @@ def test_ref_slice_builds_once_then_reads_the_cache(cifar_images, tmp_path, weig
     assert sum(images) == 0 and json.loads(out) == first  # read from the cache, verified again
     code, out, _ = run_cli("refs", "list", "--json")
     rows = {row["name"]: row for row in map(json.loads, out.splitlines())}
-    assert set(rows) == NAMES and rows["mnist-train"]["fingerprint"] is None
+    assert set(rows) == NAMES and rows["cifar10-train"]["fingerprint"] is None
+    assert rows["mnist-train"]["fingerprint"] == {"n": 60000, "trace_sigma": 103.509, "mu_norm": 18.119}
 
     # A registry whose fingerprint disagrees refuses the cached statistics (--force: test above).
     registry = tmp_path / "registry"

@@ -235,10 +235,16 @@ def test_one_image_is_an_error_and_two_identical_images_give_zero(extractor, cif
     for metric in (ganeval.fid, ganeval.kid):
         with pytest.raises(InputError, match="at least 2 images"):
             metric(one, one, extractor=extractor, progress=False)
-    with pytest.raises(InputError, match="at least as many images as splits"):
+    with pytest.raises(InputError, match="at least 2 images"):
         ganeval.inception_score(one, extractor=extractor, progress=False)
+    with pytest.raises(InputError, match="at least as many images as splits"):
+        ganeval.inception_score(two, extractor=extractor, progress=False)
     with pytest.warns(RankDeficientWarning):
         assert ganeval.fid(two, two, extractor=extractor, progress=False) == 0.0
+    with pytest.MonkeyPatch.context() as patch:  # refused before a pass over the other input
+        patch.setattr(extractor, "forward", _must_not_run)
+        with pytest.raises(InputError, match="B: need at least 2 images, got 1"):
+            ganeval.fid(cifar_tensor[:5], one, extractor=extractor, progress=False)
 
 
 # --- results independent of how they were computed ------------------------------------------------
