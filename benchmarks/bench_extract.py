@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from inputs import DATASETS, weights_with_head
-from report import environment, markdown
+from report import append, environment, section
 
 from ganeval.extractor import InceptionExtractor
 from ganeval.loader import iterate_batches
@@ -142,28 +142,16 @@ def main(argv: list[str]) -> None:
     if len(tfd):
         df["speed vs tfd"] = df["img/s"] / float(tfd["img/s"].max())
     print(df.to_string(index=False))
-    env = environment(args.device)
-    facts = ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("date", "device"))
-    text = "\n".join(
-        [
-            f"## {env['date']}: {env['device']}: extraction alone, per precision",
-            "",
-            f"Command: `python benchmarks/bench_extract.py {shlex.join(argv)}`",
-            "",
-            f"Environment: {facts}.",
-            "",
-            markdown(df),
-            "",
-            f"- Images: cifar10-jpeg train[:{len(a)}] and test[:{len(b)}], decoded once by ganeval's loader with "
-            f"{args.workers} workers at {decode_rate:.0f} img/s ({decode_a + decode_b:.1f} s), then held on the "
-            "device as uint8; seconds cover the resize, the forward pass and float64 statistics of both sets.",
-            "- fid: FID(train, test) from those statistics; rel dFID vs strict: against float32 with TF32 off.",
-            "",
-        ]
-    )
+    command = "python benchmarks/bench_extract.py " + shlex.join(argv)
+    notes = [
+        f"Images: cifar10-jpeg train[:{len(a)}] and test[:{len(b)}], decoded once by ganeval's loader with "
+        f"{args.workers} workers at {decode_rate:.0f} img/s ({decode_a + decode_b:.1f} s), then held on the "
+        "device as uint8; seconds cover the resize, the forward pass and float64 statistics of both sets.",
+        "fid: FID(train, test) from those statistics; rel dFID vs strict: against float32 with TF32 off.",
+    ]
+    text = section(df, environment(args.device), command, notes, title="extraction alone, per precision")
     if not args.no_append:
-        with open(args.results, "a") as fh:
-            fh.write("\n" + text)
+        append(args.results, text)
 
 
 if __name__ == "__main__":

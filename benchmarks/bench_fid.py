@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 from inputs import DATASETS, ROOT, cifar10_exact, cifar10_jpeg, image_files, weights_with_head
-from report import environment, section, table
+from report import append, environment, section, table
 from runners import RUNNERS, Job, rss_mib
 
 HERE = Path(__file__).resolve().parent
@@ -179,8 +179,7 @@ def main(argv: list[str]) -> None:
     command = "python benchmarks/bench_fid.py " + shlex.join(argv)
     text = section(df, environment(job.device), command, notes(job, args.same_process, records))
     if not args.no_append:
-        with open(args.results, "a") as fh:
-            fh.write("\n" + text)
+        append(args.results, text)
         print(f"appended to {args.results}", file=sys.stderr)
 
 

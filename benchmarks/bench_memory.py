@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from report import environment, markdown
+from report import append, environment, section
 
 from ganeval.extractor import InceptionExtractor
 from ganeval.sources.base import ImageSource
@@ -107,26 +107,15 @@ def main(argv: list[str]) -> None:
         print(rows[-1], file=sys.stderr, flush=True)
     df = pd.DataFrame(rows)
     print(df.to_string(index=False))
-    env = environment(args.device)
-    facts = ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("date", "device"))
-    text = "\n".join(
-        [
-            f"## {env['date']}: {env['device']}: memory against N and image size (FID statistics)",
-            "",
-            f"Command: `python benchmarks/bench_memory.py {shlex.join(argv)}`",
-            "",
-            f"Environment: {facts}.",
-            "",
-            markdown(df),
-            "",
-            "- One child process per row; rss_before_mib: after loading torch and the network; peak_rss_mib: the "
-            "process's high-water mark (decoding workers are separate processes, each bounded by its queue).",
-            "",
-        ]
-    )
+    command = "python benchmarks/bench_memory.py " + shlex.join(argv)
+    notes = [
+        "One child process per row; rss_before_mib: after loading torch and the network; peak_rss_mib: the "
+        "process's high-water mark (decoding workers are separate processes, each bounded by its queue).",
+    ]
+    title = "memory against N and image size (FID statistics)"
+    text = section(df, environment(args.device), command, notes, title=title)
     if not args.no_append:
-        with open(args.results, "a") as fh:
-            fh.write("\n" + text)
+        append(args.results, text)
 
 
 if __name__ == "__main__":

@@ -83,9 +83,15 @@ def _nvidia_driver() -> str:
         return "unknown"
 
 
-def section(df: pd.DataFrame, env: dict[str, str], command: str, notes: list[str]) -> str:
-    """The block appended to RESULTS.md for one run."""
-    header = f"## {env['date']}: {env['device']}"
+def section(df: pd.DataFrame, env: dict[str, str], command: str, notes: list[str], title: str = "") -> str:
+    """The block appended to RESULTS.md for one run (`title` follows the date and device)."""
+    header = f"## {env['date']}: {env['device']}" + (f": {title}" if title else "")
     facts = ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("date", "device"))
     body = [header, "", f"Command: `{command}`", "", f"Environment: {facts}.", "", markdown(df), ""]
     return "\n".join(body + [f"- {n}" for n in notes] + [""])
+
+
+def append(path, text: str) -> None:
+    """Add one section to RESULTS.md."""
+    with open(path, "a") as fh:
+        fh.write("\n" + text)
