@@ -24,13 +24,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
 from ganeval.errors import GanevalError, InputError, check
-from ganeval.extractor import Extracted, InceptionExtractor, RawExtraction, extract_raw
+from ganeval.extractor import Extracted, ExtractOptions, InceptionExtractor, RawExtraction, extract_raw
 from ganeval.loader import MAX_BAD_EXAMPLES, LoadReport
 from ganeval.metrics.gaussian import GaussianAccumulator
 from ganeval.sources.base import ImageSource
@@ -88,89 +89,39 @@ def process_group(backend: str | None = None) -> Iterator[bool]:
             dist.destroy_process_group()
 
 
-def distributed_extract(
-    extractor: InceptionExtractor,
-    source: ImageSource,
-    *,
-    stats: bool = True,
-    keep_pool3: bool = False,
-    logits: bool = False,
-    workers: int | None = None,
-    skip_bad: bool = False,
-    progress: bool = True,
-    desc: str | None = None,
-) -> Extracted:
-    """`extractor.extract(source, ...)` with the work split over the ranks; every rank gets the whole result.
+def distributed_extract(extractor: InceptionExtractor, source: ImageSource, **options: Any) -> Extracted:
+    """`extractor.extract(source, **options)` with the work split over the ranks; every rank gets the whole
+    result. The options are `ExtractOptions`' fields; `stats` defaults to True here.
 
     Outside a process group (or with one rank) this is exactly `extractor.extract`. Progress is shown on
     rank 0 only, for its own shard. Must be called by every rank with the same source and options.
     """
+    opts = ExtractOptions(**{"stats": True, **options})
     if not is_distributed():
-        return extractor.extract(
-            source,
-            stats=stats,
-            keep_pool3=keep_pool3,
-            logits=logits,
-            workers=workers,
-            skip_bad=skip_bad,
-            progress=progress,
-            desc=desc,
-        )
-    if logits:
+        return extract_raw(extractor, source, opts).reduced()
+    if opts.logits:
         extractor.require_head()
     rank, world_size = dist.get_rank(), dist.get_world_size()
     shard = ShardSource(source, rank, world_size)
     part: Partial | None = None
     error: BaseException | None = None
     try:
-        part = extract_partial(
-            extractor,
-            shard,
-            stats=stats,
-            keep_pool3=keep_pool3,
-            logits=logits,
-            workers=workers,
-            skip_bad=skip_bad,
-            progress=progress and rank == 0,
-            desc=desc,
-        )
+        part = extract_partial(extractor, shard, replace(opts, progress=opts.progress and rank == 0))
     except Exception as exc:  # every rank must reach the exchange, or the others wait forever
         error = exc
     return reduce_partials(part, error, device=comm_device(extractor.device))
 
 
-def extract_partial(
-    extractor: InceptionExtractor,
-    source: ImageSource,
-    *,
-    stats: bool,
-    keep_pool3: bool,
-    logits: bool,
-    workers: int | None = None,
-    skip_bad: bool = False,
-    progress: bool = False,
-    desc: str | None = None,
-) -> Partial:
+def extract_partial(extractor: InceptionExtractor, source: ImageSource, opts: ExtractOptions) -> Partial:
     """One pass over `source` keeping the raw accumulator (a shard may hold 0 or 1 images)."""
     report = LoadReport()
     try:
-        return extract_raw(
-            extractor,
-            source,
-            stats=stats,
-            keep_pool3=keep_pool3,
-            logits=logits,
-            workers=workers,
-            skip_bad=skip_bad,
-            progress=progress,
-            desc=desc,
-            report=report,
-        )
+        return extract_raw(extractor, source, opts, report=report)
     except InputError:
         # A shard whose images are all bad is fine if other shards have good ones: checked after the exchange.
-        if not (skip_bad and report.n_images == 0 and report.n_skipped_bad == len(source) > 0):
+        if not (opts.skip_bad and report.n_images == 0 and report.n_skipped_bad == len(source) > 0):
             raise
-    return Partial(accumulator=GaussianAccumulator() if stats else None, pool3=None, logits=None, report=report)
+    return Partial(accumulator=GaussianAccumulator() if opts.stats else None, pool3=None, logits=None, report=report)
 
 
 def comm_device(device: torch.device) -> torch.device:

@@ -139,24 +139,21 @@ class InceptionExtractor:
         desc: str | None = None,
     ) -> Extracted:
         """One pass over `source`, streaming pool3 into float64 statistics and keeping what is asked."""
-        raw = extract_raw(
-            self,
-            source,
-            stats=stats,
-            keep_pool3=keep_pool3,
-            logits=logits,
-            workers=workers,
-            skip_bad=skip_bad,
-            progress=progress,
-            desc=desc,
-        )
-        return Extracted(
-            n=raw.report.n_images,
-            stats=raw.accumulator.compute() if raw.accumulator is not None else None,
-            pool3=raw.pool3,
-            logits=raw.logits,
-            report=raw.report,
-        )
+        options = ExtractOptions(stats, keep_pool3, logits, workers, skip_bad, progress, desc)
+        return extract_raw(self, source, options).reduced()
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """What one pass keeps (statistics, pool3, logits) and how it reads (workers, bad images, progress)."""
+
+    stats: bool = False
+    keep_pool3: bool = False
+    logits: bool = False
+    workers: int | None = None  # None: ganeval.loader.auto_workers
+    skip_bad: bool = False
+    progress: bool = True
+    desc: str | None = None
 
 
 @dataclass
@@ -168,18 +165,21 @@ class RawExtraction:
     logits: torch.Tensor | None
     report: LoadReport = field(default_factory=LoadReport)
 
+    def reduced(self) -> Extracted:
+        """The result as callers see it: statistics computed from the accumulator."""
+        return Extracted(
+            n=self.report.n_images,
+            stats=self.accumulator.compute() if self.accumulator is not None else None,
+            pool3=self.pool3,
+            logits=self.logits,
+            report=self.report,
+        )
+
 
 def extract_raw(
     extractor: InceptionExtractor,
     source: ImageSource,
-    *,
-    stats: bool = False,
-    keep_pool3: bool = False,
-    logits: bool = False,
-    workers: int | None = None,
-    skip_bad: bool = False,
-    progress: bool = True,
-    desc: str | None = None,
+    options: ExtractOptions,
     report: LoadReport | None = None,
 ) -> RawExtraction:
     """The loop under `InceptionExtractor.extract` and `ganeval.distributed`, which merges accumulators.
@@ -188,16 +188,18 @@ def extract_raw(
     (test doubles provide those). `report` is filled as images load, so a caller still has the counts
     when a bad image raises.
     """
+    stats, keep_pool3, logits = options.stats, options.keep_pool3, options.logits
     if logits:
         extractor.require_head()
     report = report if report is not None else LoadReport()
+    workers = options.workers
     if workers is None:
         workers = auto_workers(source, getattr(extractor, "device", torch.device("cpu")))
-    batches = iterate_batches(source, extractor.batch_size, workers=workers, skip_bad=skip_bad, report=report)
+    batches = iterate_batches(source, extractor.batch_size, workers=workers, skip_bad=options.skip_bad, report=report)
     accumulator = GaussianAccumulator() if stats else None
     kept_pool3: list[torch.Tensor] = []
     kept_logits: list[torch.Tensor] = []
-    for images in _progress(batches, len(source), progress, desc):
+    for images in _progress(batches, len(source), options.progress, options.desc):
         # Nothing in this loop waits for the GPU: the next batch is decoded and queued while it computes.
         pool3, batch_logits = extractor.forward(images, with_logits=logits)
         if accumulator is not None:

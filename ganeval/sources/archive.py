@@ -35,7 +35,32 @@ def _is_image_member(name: str, extensions: tuple[str, ...]) -> bool:
     return "." in parts[-1] and parts[-1].rpartition(".")[2].lower() in extensions
 
 
-class ZipSource(ImageSource):
+class _ArchiveSource(ImageSource):
+    """What zip and tar sources share: sorted image members of one archive file, the others counted."""
+
+    path: str
+    members: list[str]
+    _skipped: int
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def describe(self, index: int) -> str:
+        return f"{self.path}:{self.members[index]}"
+
+    @property
+    def decodes(self) -> bool:
+        return True
+
+    @property
+    def skipped(self) -> int:
+        return self._skipped
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.path!r}, {len(self)} images)"
+
+
+class ZipSource(_ArchiveSource):
     """Image members of a zip archive, sorted by member path; other members are counted in `skipped`.
 
     `max_pixels` caps the decoded image size as for `FolderSource` (None: PIL's limit; 0: none): a zip
@@ -73,9 +98,6 @@ class ZipSource(ImageSource):
             self._handle = (os.getpid(), zipfile.ZipFile(self.path))
         return self._handle[1]
 
-    def __len__(self) -> int:
-        return len(self.members)
-
     def load(self, index: int) -> np.ndarray:
         name = self.members[index]
         try:
@@ -83,17 +105,6 @@ class ZipSource(ImageSource):
         except (OSError, zipfile.BadZipFile) as exc:
             raise BadImageError(self.describe(index), str(exc)) from None
         return decode_image(io.BytesIO(data), self.describe(index), self.max_pixels)
-
-    def describe(self, index: int) -> str:
-        return f"{self.path}:{self.members[index]}"
-
-    @property
-    def decodes(self) -> bool:
-        return True
-
-    @property
-    def skipped(self) -> int:
-        return self._skipped
 
     @property
     def fingerprint(self) -> str:
@@ -110,11 +121,8 @@ class ZipSource(ImageSource):
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
-    def __repr__(self) -> str:
-        return f"ZipSource({self.path!r}, {len(self)} images)"
 
-
-class TarSource(ImageSource):
+class TarSource(_ArchiveSource):
     """Image members of a tar archive (any compression), sorted by member path, held encoded in memory.
 
     `max_pixels` caps the decoded image size as for `FolderSource` (None: PIL's limit; 0: none).
@@ -144,22 +152,8 @@ class TarSource(ImageSource):
         check(len(self.members) > 0, f"no images ({', '.join(extensions)}) in tar archive {self.path}")
         self._fingerprint: str | None = None
 
-    def __len__(self) -> int:
-        return len(self.members)
-
     def load(self, index: int) -> np.ndarray:
         return decode_image(io.BytesIO(self.blobs[index]), self.describe(index), self.max_pixels)
-
-    def describe(self, index: int) -> str:
-        return f"{self.path}:{self.members[index]}"
-
-    @property
-    def decodes(self) -> bool:
-        return True
-
-    @property
-    def skipped(self) -> int:
-        return self._skipped
 
     @property
     def fingerprint(self) -> str:
@@ -172,6 +166,3 @@ class TarSource(ImageSource):
                 digest.update(blob)
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
-
-    def __repr__(self) -> str:
-        return f"TarSource({self.path!r}, {len(self)} images)"
