@@ -54,10 +54,10 @@ def metric_options(func: Callable) -> Callable:
                      help="Images per forward pass [default: 500 on a GPU, 32 on the CPU]."),
         click.option("--precision", type=click.Choice(PRECISION_CHOICES), default=DEFAULTS.precision,
                      show_default=True,
-                     help="Forward-pass arithmetic. default: strict float32 on the CPU, float16 on a GPU (FID "
-                          "within 5e-5 relative of strict); fast: bfloat16 (fastest, FID error stated in "
-                          "benchmarks/RESULTS.md; its results are cached and checked apart); strict, tf32, fp16, "
-                          "bf16 name one explicitly."),
+                     help="Forward-pass arithmetic. default: strict float32 on the CPU, float16 on a GPU (measured "
+                          "on an H100: FID 8e-5 relative from strict, 3.6x its speed); fast: bfloat16 (FID 4e-3 "
+                          "off, no faster than float16 on an H100; cached and checked apart); strict, tf32, fp16, "
+                          "bf16 name one explicitly. See benchmarks/RESULTS.md."),
         click.option("--device", default=None, help="torch device: cuda, cuda:1, cpu [default: cuda if available]."),
         click.option("--workers", type=click.IntRange(min=0), default=None,
                      help="Processes decoding image files; 0 decodes in the main process [default: up to 8 on "
