@@ -102,6 +102,26 @@ def test_invalid_files_are_refused(tmp_path, arrays, message):
         load_stats(tmp_path / "bad.npz")
 
 
+@pytest.mark.parametrize("keep", [0.5, 0.99])
+def test_truncated_file_is_refused(tmp_path, keep):
+    """A file cut short (a copy interrupted, a download broken off) is refused with its own message."""
+    np.savez(tmp_path / "ok.npz", mu=np.zeros(3), sigma=np.eye(3))
+    data = (tmp_path / "ok.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(StatisticsError, match="cannot read statistics file .*cut.npz"):
+        load_stats(tmp_path / "cut.npz")
+
+
+def test_covariance_that_is_not_psd_is_refused_when_used(tmp_path):
+    """Symmetric but with a clearly negative eigenvalue: it cannot come from data, and FID refuses it."""
+    from ganeval.metrics.fid import frechet_distance
+
+    np.savez(tmp_path / "neg.npz", mu=np.zeros(3), sigma=np.diag([1.0, 1.0, -1.0]))
+    good = gaussian_stats(np.random.default_rng(2).normal(size=(10, 3)))
+    with pytest.raises(StatisticsError, match="first covariance is not positive semi-definite"):
+        frechet_distance(load_stats(tmp_path / "neg.npz").stats, good)
+
+
 def test_dimension_must_fit_the_layer(tmp_path):
     small = gaussian_stats(np.random.default_rng(1).normal(size=(10, 64)))
     np.savez(tmp_path / "pf768.npz", mu=small.mu, sigma=small.sigma)
