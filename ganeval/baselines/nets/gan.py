@@ -51,6 +51,11 @@ class AdversarialModel(Baseline):
     def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def scores(self, real, fake, labels, fake_labels) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's outputs on a real and a fake batch, each with its labels when the model is conditional."""
+        real_labels = labels if self.conditional else None
+        return self.discriminator(real, *_maybe(real_labels)), self.discriminator(fake, *_maybe(fake_labels))
+
     def after_d_step(self) -> None:
         """Hook run after each discriminator update (weight clipping)."""
 
@@ -92,7 +97,7 @@ class GAN(AdversarialModel):
         self.non_saturating = non_saturating
 
     def d_loss(self, real, fake, labels, fake_labels):
-        return {"loss_d": d_loss_gan(self.discriminator(real), self.discriminator(fake))}
+        return {"loss_d": d_loss_gan(*self.scores(real, fake, labels, fake_labels))}
 
     def g_loss(self, fake_logits):
         return g_loss_gan(fake_logits, self.non_saturating)

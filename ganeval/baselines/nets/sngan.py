@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch.nn.functional import relu
 
-from ganeval.baselines.nets.gan import AdversarialModel, _maybe
+from ganeval.baselines.nets.gan import AdversarialModel
 
 
 def d_loss_hinge(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -32,9 +32,7 @@ class SNGAN(AdversarialModel):
         self.n_critic = n_dis
 
     def d_loss(self, real, fake, labels, fake_labels):
-        real_scores = self.discriminator(real, *_maybe(labels if self.conditional else None))
-        fake_scores = self.discriminator(fake, *_maybe(fake_labels))
-        return {"loss_d": d_loss_hinge(real_scores, fake_scores)}
+        return {"loss_d": d_loss_hinge(*self.scores(real, fake, labels, fake_labels))}
 
     def g_loss(self, fake_scores):
         return g_loss_hinge(fake_scores)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ganeval.baselines.nets.gan import AdversarialModel, _maybe
+from ganeval.baselines.nets.gan import AdversarialModel
 
 
 def d_loss_wasserstein(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -26,9 +26,7 @@ class WassersteinModel(AdversarialModel):
         self.n_critic = n_critic
 
     def d_loss(self, real, fake, labels, fake_labels):
-        real_scores = self.discriminator(real, *_maybe(labels if self.conditional else None))
-        fake_scores = self.discriminator(fake, *_maybe(fake_labels))
-        loss = d_loss_wasserstein(real_scores, fake_scores)
+        loss = d_loss_wasserstein(*self.scores(real, fake, labels, fake_labels))
         return {"loss_d": loss, "wasserstein": -loss.detach()}
 
     def g_loss(self, fake_scores):
