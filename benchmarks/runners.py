@@ -24,8 +24,8 @@ from inputs import image_files
 class Job:
     """What every tool is asked to do, identically."""
 
-    a: Path
-    b: Path
+    a: Path  # the generated set: torch-fidelity's input1, ganeval's FAKE
+    b: Path  # the real set: torch-fidelity's input2, ganeval's REAL
     weights: Path
     device: str
     batch_size: int
@@ -76,8 +76,8 @@ def run_ganeval(job: Job, mode: str = "tf", precision: str = "default") -> dict[
     extractor = load(job.weights, mode, job.device, batch_size, precision=precision)
     extractor.extract = clock.wrap("extract", extractor.extract)
     result = ganeval.score(
-        str(job.a),
         str(job.b),
+        str(job.a),
         job.metrics,
         extractor=extractor,
         workers=job.workers,
@@ -87,7 +87,7 @@ def run_ganeval(job: Job, mode: str = "tf", precision: str = "default") -> dict[
     )
     total = clock.now() - start
     label = "ganeval" + "".join(f" ({x})" for x in (mode, precision) if x not in ("tf", "default"))
-    record = _record(label, mode, result["n_a"], result["n_b"], clock, total, result)
+    record = _record(label, mode, result["n_fake"], result["n_real"], clock, total, result)
     record["precision"] = extractor.precision
     record["batch"] = extractor.batch_size
     return record

@@ -1,57 +1,96 @@
-"""ganeval: FID, Inception Score and KID that agree with the reference implementations."""
+"""ganeval: evaluation of generative image models that agrees with the reference implementations.
 
-__version__ = "0.1.0"
+Two inputs are always REAL, FAKE: the reference first, the generated set second; the Inception Score
+rates the generated set. Public names are imported on first use, so `import ganeval` (and the command
+line's help) does not pay for torch until a metric is computed.
+"""
 
-from ganeval.api import compute_stats, fid, inception_score, kid, score  # noqa: E402
-from ganeval.cache import Cache  # noqa: E402
-from ganeval.config import (  # noqa: E402
-    KEY_FID,
-    KEY_IS_MEAN,
-    KEY_IS_STD,
-    KEY_KID_MEAN,
-    KEY_KID_STD,
-    KEY_N_A,
-    KEY_N_B,
-    Settings,
-)
-from ganeval.errors import GanevalError, InputError, StatisticsError, WeightsError  # noqa: E402
-from ganeval.evaluator import Evaluator  # noqa: E402
-from ganeval.extractor import InceptionExtractor  # noqa: E402
-from ganeval.inputs import StoreOptions  # noqa: E402
-from ganeval.metrics import GaussianStats  # noqa: E402
-from ganeval.references import load_registry  # noqa: E402
-from ganeval.sources import ImageSource, as_source, register_dataset  # noqa: E402
-from ganeval.statsfile import LoadedStats, load_stats, save_stats  # noqa: E402
+from __future__ import annotations
 
-__all__ = [
-    "KEY_FID",
-    "KEY_IS_MEAN",
-    "KEY_IS_STD",
-    "KEY_KID_MEAN",
-    "KEY_KID_STD",
-    "KEY_N_A",
-    "KEY_N_B",
-    "Cache",
-    "Evaluator",
-    "GanevalError",
-    "GaussianStats",
-    "ImageSource",
-    "InceptionExtractor",
-    "InputError",
-    "LoadedStats",
-    "Settings",
-    "StatisticsError",
-    "StoreOptions",
-    "WeightsError",
-    "__version__",
-    "as_source",
-    "compute_stats",
-    "fid",
-    "inception_score",
-    "kid",
-    "load_registry",
-    "load_stats",
-    "register_dataset",
-    "save_stats",
-    "score",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ganeval._version import __version__
+
+_EXPORTS = {
+    "KEY_FID": "ganeval.config",
+    "KEY_IS_MEAN": "ganeval.config",
+    "KEY_IS_STD": "ganeval.config",
+    "KEY_KID_MEAN": "ganeval.config",
+    "KEY_KID_STD": "ganeval.config",
+    "KEY_N_FAKE": "ganeval.config",
+    "KEY_N_REAL": "ganeval.config",
+    "METRICS": "ganeval.config",
+    "Settings": "ganeval.config",
+    "GanevalError": "ganeval.errors",
+    "InputError": "ganeval.errors",
+    "StatisticsError": "ganeval.errors",
+    "WeightsError": "ganeval.errors",
+    "compute_stats": "ganeval.api",
+    "fid": "ganeval.api",
+    "inception_score": "ganeval.api",
+    "kid": "ganeval.api",
+    "score": "ganeval.api",
+    "Cache": "ganeval.cache",
+    "Evaluator": "ganeval.evaluator",
+    "InceptionExtractor": "ganeval.extractor",
+    "StoreOptions": "ganeval.inputs",
+    "GaussianStats": "ganeval.metrics.stats",
+    "load_registry": "ganeval.references",
+    "ImageSource": "ganeval.sources",
+    "as_source": "ganeval.sources",
+    "register_dataset": "ganeval.sources",
+    "LabelledImages": "ganeval.sources.datasets",
+    "dataset_labels": "ganeval.sources.datasets",
+    "load_dataset": "ganeval.sources.datasets",
+    "open_dataset": "ganeval.sources.datasets",
+    "GeneratorSource": "ganeval.sources.generator",
+    "seeded_rng": "ganeval.sources.generator",
+    "Scorer": "ganeval.scorer",
+    "RankDeficientWarning": "ganeval.metrics.fid",
+    "LoadedStats": "ganeval.statsfile",
+    "load_stats": "ganeval.statsfile",
+    "save_stats": "ganeval.statsfile",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'ganeval' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
+    from ganeval.api import compute_stats, fid, inception_score, kid, score  # noqa: F401
+    from ganeval.cache import Cache  # noqa: F401
+    from ganeval.config import (  # noqa: F401
+        KEY_FID,
+        KEY_IS_MEAN,
+        KEY_IS_STD,
+        KEY_KID_MEAN,
+        KEY_KID_STD,
+        KEY_N_FAKE,
+        KEY_N_REAL,
+        METRICS,
+        Settings,
+    )
+    from ganeval.errors import GanevalError, InputError, StatisticsError, WeightsError  # noqa: F401
+    from ganeval.evaluator import Evaluator  # noqa: F401
+    from ganeval.extractor import InceptionExtractor  # noqa: F401
+    from ganeval.inputs import StoreOptions  # noqa: F401
+    from ganeval.metrics.fid import RankDeficientWarning  # noqa: F401
+    from ganeval.metrics.stats import GaussianStats  # noqa: F401
+    from ganeval.references import load_registry  # noqa: F401
+    from ganeval.scorer import Scorer  # noqa: F401
+    from ganeval.sources import ImageSource, as_source, register_dataset  # noqa: F401
+    from ganeval.sources.datasets import LabelledImages, dataset_labels, load_dataset, open_dataset  # noqa: F401
+    from ganeval.sources.generator import GeneratorSource, seeded_rng  # noqa: F401
+    from ganeval.statsfile import LoadedStats, load_stats, save_stats  # noqa: F401

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from ganeval import __version__
+from ganeval._version import __version__
 from ganeval.atomic import TMP_PREFIX, atomic_write
 from ganeval.errors import GanevalError, InputError
-from ganeval.inception.store import ganeval_home
-from ganeval.metrics.gaussian import GaussianStats
+from ganeval.metrics.stats import GaussianStats
+from ganeval.paths import cache_dir
 from ganeval.statsfile import LoadedStats, stats_arrays, stats_from_arrays
 
 CACHE_FORMAT = 1
@@ -39,10 +39,6 @@ _UNITS = {"": 86400.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 6048
 
 class CacheWarning(UserWarning):
     """The cache could not be read or written; the run goes on without it."""
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GANEVAL_CACHE") or ganeval_home() / "cache")
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,16 @@ KEY_IS_MEAN = "is_mean"
 KEY_IS_STD = "is_std"
 KEY_KID_MEAN = "kid_mean"
 KEY_KID_STD = "kid_std"
-KEY_N_A = "n_a"
-KEY_N_B = "n_b"
+KEY_N_REAL = "n_real"  # images (or statistics' count) of the reference, the first of two inputs
+KEY_N_FAKE = "n_fake"  # images of the generated set, the second of two inputs or the only one
 
 METRICS = ("fid", "is", "kid")
+
+# Choices of the settings below, here so that the command line offers them without importing torch.
+MODES = ("tf", "pytorch", "clean")  # ganeval.inception.preprocess
+PRECISIONS = ("exact", "strict", "tf32", "fp16", "bf16")  # ganeval.inception.precision
+PRECISION_ALIASES = {"fast": "bf16"}
+PRECISION_CHOICES = ("default", "fast", *PRECISIONS)
 
 
 @dataclass(frozen=True)

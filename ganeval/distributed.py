@@ -31,7 +31,7 @@ import torch
 import torch.distributed as dist
 
 from ganeval.errors import GanevalError, InputError, check
-from ganeval.extractor import Extracted, ExtractOptions, InceptionExtractor, RawExtraction, extract_raw
+from ganeval.extractor import Extracted, ExtractOptions, FeatureState, InceptionExtractor, extract_raw
 from ganeval.loader import MAX_BAD_EXAMPLES, LoadReport
 from ganeval.metrics.gaussian import GaussianAccumulator
 from ganeval.sources.base import ImageSource
@@ -44,7 +44,7 @@ class RankFailedError(GanevalError):
     """Another rank's extraction failed with a user error; this rank stops with its message."""
 
 
-Partial = RawExtraction  # one rank's share of an extraction, before the exchange
+Partial = FeatureState  # one rank's share of an extraction, before the exchange
 
 
 def is_distributed() -> bool:
@@ -114,14 +114,17 @@ def distributed_extract(extractor: InceptionExtractor, source: ImageSource, **op
 
 def extract_partial(extractor: InceptionExtractor, source: ImageSource, opts: ExtractOptions) -> Partial:
     """One pass over `source` keeping the raw accumulator (a shard may hold 0 or 1 images)."""
-    report = LoadReport()
+    state = FeatureState(opts.stats, opts.keep_pool3, opts.logits)
     try:
-        return extract_raw(extractor, source, opts, report=report)
+        return extract_raw(extractor, source, opts, state)
     except InputError:
         # A shard whose images are all bad is fine if other shards have good ones: checked after the exchange.
+        report = state.report
         if not (opts.skip_bad and report.n_images == 0 and report.n_skipped_bad == len(source) > 0):
             raise
-    return Partial(accumulator=GaussianAccumulator() if opts.stats else None, pool3=None, logits=None, report=report)
+    empty = FeatureState(opts.stats, opts.keep_pool3, opts.logits)
+    empty.report = state.report
+    return empty
 
 
 def comm_device(device: torch.device) -> torch.device:
@@ -135,6 +138,18 @@ def reduce_partials(
     part: Partial | None, error: BaseException | None = None, device: torch.device | None = None
 ) -> Extracted:
     """Exchange every rank's `Partial` (or its failure) and assemble the whole `Extracted` on each rank."""
+    report, accumulator, pool3, logits = gather_state(part, error, device)
+    stats = accumulator.compute() if accumulator is not None else None
+    return Extracted(n=report.n_images, stats=stats, pool3=pool3, logits=logits, report=report)
+
+
+def gather_state(
+    part: Partial | None, error: BaseException | None = None, device: torch.device | None = None
+) -> tuple[LoadReport, GaussianAccumulator | None, torch.Tensor | None, torch.Tensor | None]:
+    """Every rank's state merged, on every rank: (load report, float64 accumulator, pool3 rows, logits).
+
+    A rank's failure is raised on all of them; ranks without images contribute nothing.
+    """
     device = device or torch.device("cpu")
     metas: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(metas, _describe(part, error))
@@ -148,16 +163,12 @@ def reduce_partials(
         report.n_images > 0 or n_bad == 0,
         f"none of the {n_bad} images could be decoded (first: {examples[0] if examples else ''})",
     )
-    stats = None
+    accumulator = None
     if part.accumulator is not None:
-        stats = _gather_accumulators(part.accumulator, metas, device).compute()
-    return Extracted(
-        n=report.n_images,
-        stats=stats,
-        pool3=_gather_rows(part.pool3, [m["pool3"] for m in metas], device),
-        logits=_gather_rows(part.logits, [m["logits"] for m in metas], device),
-        report=report,
-    )
+        accumulator = _gather_accumulators(part.accumulator, metas, device)
+    pool3 = _gather_rows(part.pool3, [m["pool3"] for m in metas], device)
+    logits = _gather_rows(part.logits, [m["logits"] for m in metas], device)
+    return report, accumulator, pool3, logits
 
 
 def _describe(part: Partial | None, error: BaseException | None) -> dict[str, Any]:

@@ -8,10 +8,10 @@ its own image only), then stacked at 299x299 so the network always runs on full 
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -23,12 +23,14 @@ from ganeval.inception.precision import (
     protocol,
     resolve_precision,
     tf32_convolutions,
+    uses_fast_layout,
 )
 from ganeval.inception.preprocess import check_mode, preprocess
 from ganeval.inception.store import HEADLESS_HINT, resolve_weights
 from ganeval.inception.weights import build_network, read_state_dict, trunk_digest
 from ganeval.loader import LoadReport, auto_workers, iterate_batches
-from ganeval.metrics.gaussian import GaussianAccumulator, GaussianStats
+from ganeval.metrics.gaussian import GaussianAccumulator
+from ganeval.metrics.stats import GaussianStats
 from ganeval.sources import ImageSource
 
 FEATURE_LAYER = "pool3"
@@ -54,6 +56,18 @@ class Extracted:
     report: LoadReport = field(default_factory=lambda: LoadReport(0, 0, []))
 
 
+def _same_device(asked: torch.device, actual: torch.device) -> bool:
+    """ "cuda" names the current GPU, so it matches "cuda:N" when N is the current one."""
+    if asked.type != actual.type:
+        return False
+    if asked.index is None or actual.index is None:
+        current = torch.cuda.current_device() if asked.type == "cuda" and torch.cuda.is_available() else None
+        return (asked.index if asked.index is not None else current) == (
+            actual.index if actual.index is not None else current
+        )
+    return asked.index == actual.index
+
+
 class InceptionExtractor:
     """The FID Inception network with one preprocessing mode, on one device."""
 
@@ -73,9 +87,7 @@ class InceptionExtractor:
         if self.batch_size < 1:
             raise InputError(f"batch size must be positive, got {self.batch_size}")
         self.weights_path = resolve_weights(weights)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
-            state = read_state_dict(self.weights_path)
+        state = read_state_dict(self.weights_path)
         self.weights_sha256 = trunk_digest(state)
         self.precision = resolve_precision(precision, self.device)
         self.protocol = protocol(self.mode, self.precision)
@@ -91,6 +103,37 @@ class InceptionExtractor:
     def has_head(self) -> bool:
         return self.net.has_head
 
+    def check_agrees(self, **settings: Any) -> None:
+        """Refuse settings (mode, precision, weights, device, batch_size; None = not given) that this
+        extractor does not run with: passing both would silently measure something else."""
+        wrong = []
+        mode, precision, weights = settings.get("mode"), settings.get("precision"), settings.get("weights")
+        device, batch_size = settings.get("device"), settings.get("batch_size")
+        if mode is not None and mode != self.mode:
+            wrong.append(f"mode={mode!r} (it runs {self.mode!r})")
+        if precision is not None and resolve_precision(precision, self.device) != self.precision:
+            wrong.append(f"precision={precision!r} (it runs {self.precision!r})")
+        if device is not None and not _same_device(torch.device(device), self.device):
+            wrong.append(f"device={str(device)!r} (it runs on {self.device})")
+        if batch_size is not None and batch_size != self.batch_size:
+            wrong.append(f"batch_size={batch_size} (it uses {self.batch_size})")
+        if weights is not None and not self._same_weights(weights):
+            wrong.append(f"weights={str(weights)!r} (it holds {self.weights_path})")
+        if wrong:
+            raise InputError(
+                f"the extractor passed contradicts {', '.join(wrong)}: drop those settings, or build an "
+                "extractor with them"
+            )
+
+    def _same_weights(self, weights: str | Path) -> bool:
+        path = resolve_weights(weights, download=False)
+        if path.resolve() == Path(self.weights_path).resolve():
+            return True
+        try:
+            return trunk_digest(read_state_dict(path)) == self.weights_sha256
+        except WeightsError:
+            return False  # not a weights file at all: certainly not the ones loaded
+
     def require_head(self) -> None:
         if not self.has_head:
             raise WeightsError(HEADLESS_HINT.format(path=self.weights_path))
@@ -101,7 +144,7 @@ class InceptionExtractor:
         if with_logits:
             self.require_head()
         batch = torch.cat(list(self._normalised(images)))
-        if self.device.type == "cuda":
+        if uses_fast_layout(self.precision):
             batch = batch.to(dtype=self._dtype, memory_format=torch.channels_last)
         with tf32_convolutions(self.precision == "tf32"):
             pool3, logits = self.net(batch, with_logits=with_logits)
@@ -156,71 +199,89 @@ class ExtractOptions:
     desc: str | None = None
 
 
-@dataclass
-class RawExtraction:
-    """One pass before reduction: the float64 accumulator itself, so passes over parts can be merged."""
+class FeatureState:
+    """What passes of the network accumulate: float64 statistics, pool3 rows, logits, and load counts.
 
-    accumulator: GaussianAccumulator | None  # None unless stats were asked for
-    pool3: torch.Tensor | None  # None unless kept, or when no image was read
-    logits: torch.Tensor | None
-    report: LoadReport = field(default_factory=LoadReport)
+    Filled by the extraction loop (`extract_raw`) and by `ganeval.Scorer.update`; states of several
+    passes or ranks merge exactly. Rows are kept where they were computed (`on_host=False`, a training
+    loop's GPU) or copied to host memory without waiting for the GPU (`on_host=True`, long passes).
+    """
+
+    def __init__(self, stats: bool = False, keep_pool3: bool = False, logits: bool = False, on_host: bool = True):
+        self.accumulator = GaussianAccumulator() if stats else None
+        self.keep_pool3, self.keep_logits, self.on_host = keep_pool3, logits, on_host
+        self._pool3: list[torch.Tensor] = []
+        self._logits: list[torch.Tensor] = []
+        self.report = LoadReport()
+
+    @property
+    def n(self) -> int:
+        return self.report.n_images
+
+    def add(self, pool3: torch.Tensor, logits: torch.Tensor | None = None, count: bool = False) -> None:
+        """One batch's outputs; `count` adds its images to the report (the loader counts its own)."""
+        if self.accumulator is not None:
+            self.accumulator.update(pool3, check_finite=False)  # checked once, when the statistics are read
+        if self.keep_pool3:
+            self._pool3.append(self._keep(pool3))
+        if self.keep_logits and logits is not None:
+            self._logits.append(self._keep(logits))
+        if count:
+            self.report.n_images += len(pool3)
+
+    def _keep(self, x: torch.Tensor) -> torch.Tensor:
+        # Copied to (pinned) host memory without waiting; `pool3` and `logits` wait before reading.
+        return x.to("cpu", non_blocking=True) if self.on_host and x.device.type == "cuda" else x
+
+    @property
+    def pool3(self) -> torch.Tensor | None:
+        return _rows(self._pool3)
+
+    @property
+    def logits(self) -> torch.Tensor | None:
+        return _rows(self._logits)
+
+    def stats(self) -> GaussianStats | None:
+        return self.accumulator.compute() if self.accumulator is not None else None
 
     def reduced(self) -> Extracted:
         """The result as callers see it: statistics computed from the accumulator."""
-        return Extracted(
-            n=self.report.n_images,
-            stats=self.accumulator.compute() if self.accumulator is not None else None,
-            pool3=self.pool3,
-            logits=self.logits,
-            report=self.report,
-        )
+        return Extracted(n=self.n, stats=self.stats(), pool3=self.pool3, logits=self.logits, report=self.report)
+
+
+def _rows(parts: list[torch.Tensor]) -> torch.Tensor | None:
+    if not parts:
+        return None
+    if any(p.device.type == "cpu" for p in parts):
+        _wait_for_copies()
+    return torch.cat(parts) if len(parts) > 1 else parts[0]
 
 
 def extract_raw(
     extractor: InceptionExtractor,
     source: ImageSource,
     options: ExtractOptions,
-    report: LoadReport | None = None,
-) -> RawExtraction:
-    """The loop under `InceptionExtractor.extract` and `ganeval.distributed`, which merges accumulators.
+    state: FeatureState | None = None,
+) -> FeatureState:
+    """The extraction loop, the only one in ganeval: batches of `source` through the network into `state`.
 
     A function rather than a method so that it only needs `forward`, `batch_size` and `require_head`
-    (test doubles provide those). `report` is filled as images load, so a caller still has the counts
-    when a bad image raises.
+    (test doubles provide those). `state.report` is filled as images load, so a caller still has the
+    counts when a bad image raises; a given `state` (a `Scorer`'s) is added to.
     """
-    stats, keep_pool3, logits = options.stats, options.keep_pool3, options.logits
-    if logits:
+    if options.logits:
         extractor.require_head()
-    report = report if report is not None else LoadReport()
+    state = state if state is not None else FeatureState(options.stats, options.keep_pool3, options.logits)
     workers = options.workers
     if workers is None:
         workers = auto_workers(source, getattr(extractor, "device", torch.device("cpu")))
-    batches = iterate_batches(source, extractor.batch_size, workers=workers, skip_bad=options.skip_bad, report=report)
-    accumulator = GaussianAccumulator() if stats else None
-    kept_pool3: list[torch.Tensor] = []
-    kept_logits: list[torch.Tensor] = []
+    batches = iterate_batches(
+        source, extractor.batch_size, workers=workers, skip_bad=options.skip_bad, report=state.report
+    )
     for images in _progress(batches, len(source), options.progress, options.desc):
         # Nothing in this loop waits for the GPU: the next batch is decoded and queued while it computes.
-        pool3, batch_logits = extractor.forward(images, with_logits=logits)
-        if accumulator is not None:
-            accumulator.update(pool3, check_finite=False)  # checked once, when the statistics are read
-        if keep_pool3:
-            kept_pool3.append(_to_host(pool3))
-        if batch_logits is not None:
-            kept_logits.append(_to_host(batch_logits))
-    if kept_pool3 or kept_logits:
-        _wait_for_copies()
-    return RawExtraction(
-        accumulator=accumulator,
-        pool3=torch.cat(kept_pool3) if kept_pool3 else None,
-        logits=torch.cat(kept_logits) if kept_logits else None,
-        report=report,
-    )
-
-
-def _to_host(x: torch.Tensor) -> torch.Tensor:
-    """Start copying `x` to (pinned) host memory without waiting; `_wait_for_copies` before reading it."""
-    return x.to("cpu", non_blocking=True) if x.device.type == "cuda" else x
+        state.add(*extractor.forward(images, with_logits=options.logits))
+    return state
 
 
 def _wait_for_copies() -> None:
@@ -228,7 +289,7 @@ def _wait_for_copies() -> None:
         torch.cuda.synchronize()
 
 
-def _progress(batches: Iterable[list[torch.Tensor]], total: int, enabled: bool, desc: str | None):
+def _progress(batches: Iterable[list[torch.Tensor] | torch.Tensor], total: int, enabled: bool, desc: str | None):
     with tqdm(total=total, unit="img", desc=desc, disable=not enabled, file=sys.stderr, leave=False) as bar:
         for images in batches:
             yield images

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import torch
 from ganeval.cache import Cache, CacheKey
 from ganeval.config import Settings
 from ganeval.distributed import distributed_extract
-from ganeval.errors import InputError, StatisticsError, WeightsError
+from ganeval.errors import InputError, StatisticsError, WeightsError, check
 from ganeval.extractor import FEATURE_LAYER, Extracted, InceptionExtractor
 from ganeval.inception.precision import protocol
 from ganeval.inception.store import resolve_weights
@@ -27,7 +28,7 @@ from ganeval.inception.weights import read_state_dict, trunk_digest
 from ganeval.metrics.gaussian import GaussianStats
 from ganeval.references import REF_PREFIX, Reference, Registry, committed_file, load_registry, verify_reference
 from ganeval.sources import ImageSource, as_source, is_stats_file, parse_dataset, split_slice
-from ganeval.sources.slicing import SliceSource
+from ganeval.sources.slicing import SliceSource, slice_label
 from ganeval.statsfile import LoadedStats, check_settings, load_stats, stats_metadata
 
 
@@ -52,15 +53,43 @@ class StoreOptions:
     max_pixels: int | None = None  # refuse larger images from folders and archives; None: PIL's limit, 0: none
 
 
-@dataclass
 class Input:
-    """A resolved input: images (`source`) or precomputed statistics (`loaded`)."""
+    """A resolved input: images (`source`) or precomputed statistics (`loaded`).
 
-    label: str
-    source: ImageSource | None = None
-    loaded: LoadedStats | None = None
-    reference: tuple[Registry, Reference, str | None] | None = None  # (registry, entry, slice label)
-    cacheable: bool = False
+    A named reference opens its images only when they are needed: FID against a committed statistics
+    file reads no data at all.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        source: ImageSource | None = None,
+        loaded: LoadedStats | None = None,
+        reference: tuple[Registry, Reference, str | None] | None = None,
+        cacheable: bool = False,
+        opener: Callable[[], ImageSource] | None = None,
+        count: int | None = None,
+    ):
+        self.label, self.loaded, self.reference, self.cacheable = label, loaded, reference, cacheable
+        self._source, self._opener, self._count = source, opener, count
+
+    @property
+    def has_images(self) -> bool:
+        return self.loaded is None
+
+    @property
+    def source(self) -> ImageSource:
+        if self._source is None:
+            if self._opener is None:
+                raise InputError(f"{self.label} is a statistics file: it holds no images")
+            self._source = self._opener()
+        return self._source
+
+    def count(self) -> int | None:
+        """The number of images, known without opening a reference's data; None for statistics files."""
+        if self.loaded is not None:
+            return self.loaded.n
+        return self._count if self._source is None and self._count is not None else len(self.source)
 
 
 @dataclass
@@ -97,24 +126,30 @@ def _reference_input(spec: str, store: StoreOptions) -> Input:
     registry = load_registry()
     name, part = split_slice(spec)
     ref = registry.get(name)
-    source = as_source(ref.source, data_root=store.data_root, download=store.download, max_pixels=store.max_pixels)
-    label = None
-    if part is not None:
-        source = SliceSource(source, part)
-        label = source.label
+    label = slice_label(part, ref.n) if part is not None else None
+    count = len(range(ref.n)[part]) if part is not None else ref.n
+    check(count > 0, f"slice {label} of reference {name} selects no images")
+
+    def open_images() -> ImageSource:
+        source = as_source(ref.source, data_root=store.data_root, download=store.download, max_pixels=store.max_pixels)
+        check(
+            len(source) == ref.n,
+            f"reference {name} is {ref.n} images of {ref.source}, but {ref.source} holds {len(source)}",
+        )
+        return SliceSource(source, part) if part is not None else source
+
     return Input(
         label=f"{name}{label or ''}",
-        source=source,
         reference=(registry, ref, label),
         cacheable=store.cache is not False,
+        opener=open_images,
+        count=count,
     )
 
 
 @functools.lru_cache(maxsize=8)
 def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return trunk_digest(read_state_dict(path))
+    return trunk_digest(read_state_dict(path))
 
 
 def local_weights_digest(weights: str | None) -> str | None:
@@ -169,11 +204,12 @@ class Pipeline:
         return self._from_source(item, stats, features, logits)
 
     def _from_source(self, item: Input, stats: bool, features: bool, logits: bool) -> Obtained:
-        assert item.source is not None
         out = Obtained(n=None)
         meta: dict[str, Any] | None = None
         if stats and item.reference is not None:
             out.stats, meta = self._committed(item)
+            if out.stats is not None and not features and not logits:
+                return self._verified(item, out, meta)  # the committed file is all that is needed: no data
         key = self._cache_key(item)
         if key is not None:
             if stats and out.stats is None and (hit := self.cache.get_stats(key)) is not None:
@@ -185,6 +221,10 @@ class Pipeline:
             meta = self._compute(item, out, key, missing_stats, missing_features, logits)
         else:
             _warn_skipped(item.label, item.source.skipped, meta or {})
+        return self._verified(item, out, meta)
+
+    def _verified(self, item: Input, out: Obtained, meta: dict[str, Any] | None) -> Obtained:
+        """`out` with its count and metadata, a reference's statistics checked against the registry."""
         out.n = int(meta["n"]) if meta and "n" in meta else (out.stats.n if out.stats is not None else None)
         if item.reference is not None and out.stats is not None:
             registry, ref, part = item.reference
@@ -203,7 +243,7 @@ class Pipeline:
         A distributed run neither reads nor writes the cache: a rank that hits while another misses would
         leave the other waiting in a collective, and the ranks' file systems need not be the same.
         """
-        if not item.cacheable or self.settings.distributed:
+        if not item.cacheable or self.settings.distributed or not item.source.cacheable:
             return None  # distributed: ranks deciding hit or miss on their own could split up and hang
         fingerprint = item.source.fingerprint
         if self.settings.skip_bad and self.store.max_pixels is not None:
@@ -258,7 +298,7 @@ class Pipeline:
             mode=self.mode,
             layer=FEATURE_LAYER,
             source=item.label,
-            source_fingerprint=item.source.fingerprint,
+            source_fingerprint=item.source.fingerprint if item.source.cacheable else None,
             n=extracted.n,
             skip_bad=self.settings.skip_bad,
             n_skipped_bad=extracted.report.n_skipped_bad,

@@ -77,8 +77,9 @@ def iterate_batches(
     workers: int = 0,
     skip_bad: bool = False,
     report: LoadReport | None = None,
-) -> Iterator[list[torch.Tensor]]:
-    """Yield lists of at most `batch_size` uint8 C x H x W tensors, in source order.
+) -> Iterator[list[torch.Tensor] | torch.Tensor]:
+    """Yield lists of at most `batch_size` uint8 C x H x W tensors, in source order (a sequential source
+    yields its own uint8 N x 3 x H x W batches).
 
     The images and their order do not depend on `workers` or `batch_size`. A bad image raises
     `BadImageError` (the first one in order), or with `skip_bad` is dropped and counted in `report`,
@@ -87,6 +88,11 @@ def iterate_batches(
     check(batch_size >= 1, f"batch_size must be at least 1, got {batch_size}")
     check(workers >= 0, f"workers must be 0 or more, got {workers}")
     report = report if report is not None else LoadReport()
+    if source.sequential:  # a generator: its batches come as uint8 tensors, already where they were made
+        for images in source.batches():
+            report.n_images += len(images)
+            yield images
+        return
     dataset = _DecodeDataset(source)
     n_good = n_bad = 0
     first_bad = ""

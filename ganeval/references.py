@@ -1,4 +1,4 @@
-"""The registry of named reference statistics (`reference_stats/manifest.json`) and their verification.
+"""The registry of named reference statistics (`ganeval/reference_stats/manifest.json`, package data) and their checks.
 
 A reference names a dataset split and the protocol (mode, layer) its statistics use, plus a fingerprint
 of the expected statistics (n, trace(sigma), |mu|) for the canonical weights, so statistics built on
@@ -17,17 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ganeval.errors import InputError, StatisticsError, check
-from ganeval.metrics.gaussian import GaussianStats
+from ganeval.metrics.stats import GaussianStats
+from ganeval.paths import registry_dir
 from ganeval.statsfile import fingerprint_mismatch, stats_fingerprint
 
 REGISTRY_FORMAT = "ganeval-references/1"
 REF_PREFIX = "ref:"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-
-def registry_dir() -> Path:
-    """`$GANEVAL_REFERENCES`, else the repository's `reference_stats/` next to the package."""
-    return Path(os.environ.get("GANEVAL_REFERENCES") or Path(__file__).resolve().parents[1] / "reference_stats")
 
 
 @dataclass(frozen=True)

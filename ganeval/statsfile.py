@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from ganeval import __version__
+from ganeval._version import __version__
 from ganeval.atomic import atomic_write
 from ganeval.errors import StatisticsError, check
-from ganeval.metrics.gaussian import GaussianStats
+from ganeval.metrics.stats import GaussianStats
 
 STATS_FORMAT = "ganeval-stats/1"
 STORAGES = ("full", "triu", "triu32")
@@ -58,7 +58,7 @@ class LoadedStats:
 
 
 def stats_metadata(
-    *, weights_sha256: str, mode: str, layer: str, source: str, source_fingerprint: str, **extra: Any
+    *, weights_sha256: str, mode: str, layer: str, source: str, source_fingerprint: str | None, **extra: Any
 ) -> dict[str, Any]:
     """The metadata every statistics file and cache entry carries."""
     return {

@@ -91,9 +91,18 @@ def weights_with_head(headless_weights: Path, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def extractor(weights_with_head: Path):
+    """The default CPU arithmetic (strict: BatchNorm folded, channels-last)."""
     from ganeval.extractor import InceptionExtractor
 
     return InceptionExtractor(weights_with_head, mode="tf", device="cpu", batch_size=16)
+
+
+@pytest.fixture(scope="session")
+def exact_extractor(weights_with_head: Path):
+    """The anchors' own layout, for the bit-identity tests."""
+    from ganeval.extractor import InceptionExtractor
+
+    return InceptionExtractor(weights_with_head, mode="tf", device="cpu", batch_size=16, precision="exact")
 
 
 @pytest.fixture(scope="session")

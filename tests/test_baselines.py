@@ -11,9 +11,10 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
+from ganeval import LabelledImages, load_dataset
 from ganeval.baselines import available, build_model, load_recipe, override, train
 from ganeval.baselines.cli import train_baseline
-from ganeval.baselines.data import BatchStream, ImageData, load_dataset
+from ganeval.baselines.data import BatchStream
 from ganeval.baselines.nets.cgan import CGAN
 from ganeval.baselines.nets.cnn import ConditionalBatchNorm2d, Discriminator, spectral_normalize
 from ganeval.baselines.nets.wgan_gp import gradient_penalty
@@ -26,22 +27,22 @@ RECIPES = ("gan", "wgan", "wgan-gp", "sngan", "cgan", "vae")
 
 
 @pytest.fixture(scope="module")
-def fashion64() -> ImageData:
+def fashion64() -> LabelledImages:
     try:
         data = load_dataset("fashion-mnist", "test", data_root())
     except InputError as exc:
         pytest.skip(str(exc))
-    return ImageData(data.images[:64], data.labels[:64], 10)
+    return LabelledImages(data.images[:64], data.labels[:64], 10)
 
 
 @pytest.fixture(scope="module")
-def cifar64() -> ImageData:
+def cifar64() -> LabelledImages:
     path = data_root() / "cifar10-exact-subset" / "cifar10_train_first4000.npz"
     if not path.is_file():
         pytest.skip(f"real data not found at {path}")
     npz = np.load(path)
     images = torch.from_numpy(npz["x"][:64]).permute(0, 3, 1, 2).contiguous()
-    return ImageData(images, torch.from_numpy(npz["y"][:64].astype(np.int64)), 10)
+    return LabelledImages(images, torch.from_numpy(npz["y"][:64].astype(np.int64)), 10)
 
 
 def tiny(name: str, tmp_path, **changes):
@@ -212,7 +213,7 @@ def test_cli_trains_and_leaves_outputs(tmp_path):
     "args,message",
     [
         (["wgan-pg"], "unknown recipe 'wgan-pg'; choose from"),
-        (["gan", "--data-root", "{tmp}"], "dataset fashion-mnist (train) not found: missing"),
+        (["gan", "--data-root", "{tmp}"], "fashion-mnist:train needs train-images-idx3-ubyte"),
         (["gan", "--dataset", "svhn"], "unknown dataset 'svhn'"),
         (["gan", "--set", "optimizer.lr"], "expected KEY=VALUE"),
     ],

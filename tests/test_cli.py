@@ -23,21 +23,22 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 
 
 def test_cli_matches_torch_fidelity_cli(image_folders, weights_with_head):
-    a, b = image_folders
+    """`ganeval score REAL FAKE` is torch-fidelity's `--input1 FAKE --input2 REAL`: IS rates FAKE in both."""
+    fake, real = image_folders
     code, out, err = run_cli(
-        "score", str(a), str(b), "--metrics", "fid,kid,is", "--subset-size", "10",
+        "score", str(real), str(fake), "--metrics", "fid,kid,is", "--subset-size", "10",
         "--device", "cpu", "--weights", str(weights_with_head), "--json", "--quiet",
     )  # fmt: skip
     assert code == 0, err
     ours = json.loads(out)
     fidelity = shutil.which("fidelity") or str(Path(sys.executable).with_name("fidelity"))
     done = subprocess.run(
-        [fidelity, "--input1", str(a), "--input2", str(b), "--fid", "--kid", "--isc", "--kid-subset-size", "10",
+        [fidelity, "--input1", str(fake), "--input2", str(real), "--fid", "--kid", "--isc", "--kid-subset-size", "10",
          "--cpu", "--json", "--silent", "--no-cache", "--feature-extractor-weights-path", str(weights_with_head)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     theirs = json.loads(done.stdout)
-    assert ours["n_a"] == ours["n_b"] == 24
+    assert ours["n_real"] == ours["n_fake"] == 24
     assert ours["fid"] == pytest.approx(theirs["frechet_inception_distance"], rel=1e-5)
     assert ours["kid_mean"] == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-5)
     assert ours["kid_std"] == pytest.approx(theirs["kernel_inception_distance_std"], rel=1e-5)
@@ -87,7 +88,7 @@ def test_json_keys_and_text_output(small_sets, weights_with_head):
     folder, _ = small_sets
     code, out, err = run_cli("fid", str(folder), str(folder), "--device", "cpu", "--weights", str(weights_with_head))
     assert code == 0, err
-    assert out.startswith("FID: ") and "images: A=10, B=10" in out
+    assert out.startswith("FID: ") and "images: real=10, fake=10" in out
     assert float(out.split()[1]) == pytest.approx(0.0, abs=1e-6)
 
 
@@ -102,8 +103,10 @@ def test_help_explains_commands():
     assert code == 0
     for command in ("fid", "kid", "is", "score", "weights"):
         assert command in out
+    text = " ".join(out.split())  # click wraps lines
+    assert "Two inputs are always REAL FAKE" in text and "the Inception Score rates the generated set" in text
     code, out, _ = run_cli("fid", "--help")
-    assert code == 0 and "--mode" in out and "--skip-bad" in out
+    assert code == 0 and "--mode" in out and "--skip-bad" in out and "REAL FAKE" in out
 
 
 # ---- bad input: one line on stderr, exit status 1, never a traceback ----
@@ -158,7 +161,7 @@ def test_skip_bad_skips_and_counts(folder_with_bad_files, weights_with_head):
         "--json",
     )
     assert code == 0, err
-    assert json.loads(out)["n_a"] == 3
+    assert json.loads(out)["n_real"] == 3
     assert "1 undecodable image(s) skipped" in err
     assert "1 non-image file(s) ignored" in err
 

@@ -203,7 +203,7 @@ def single_threaded(fn):
 @pytest.mark.filterwarnings("ignore:KID subset size")
 def test_two_ranks_of_inception_match_one_process(tmp_path, cifar_images, weights_with_head, extractor):
     from ganeval.metrics.gaussian import gaussian_stats
-    from ganeval.metrics.inception_score import inception_score
+    from ganeval.metrics.isc import inception_score
     from ganeval.metrics.kid import kernel_inception_distance
 
     images = cifar_images[:N_REAL]
@@ -243,15 +243,12 @@ def _stats(extracted) -> dict:
 
 
 def _reduce_block(features: torch.Tensor, start: int, stop: int) -> dict:
-    from ganeval.distributed import Partial, reduce_partials
-    from ganeval.loader import LoadReport
-    from ganeval.metrics.gaussian import GaussianAccumulator
+    from ganeval.distributed import reduce_partials
+    from ganeval.extractor import FeatureState
 
-    acc = GaussianAccumulator()
-    block = features[start:stop]
-    for batch in block.split(4):
-        acc.update(batch)
-    part = Partial(acc, block if stop > start else None, None, LoadReport(stop - start, 0, []))
+    part = FeatureState(stats=True, keep_pool3=True)
+    for batch in features[start:stop].split(4):
+        part.add(batch, count=True)
     return _stats(reduce_partials(part))
 
 

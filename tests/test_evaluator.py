@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pytest
 import torch
 from torchvision.utils import save_image
@@ -12,7 +11,7 @@ from torchvision.utils import save_image
 import ganeval
 from ganeval.evaluator import Evaluator
 from ganeval.metrics.fid import frechet_distance
-from ganeval.metrics.inception_score import inception_score
+from ganeval.metrics.isc import inception_score
 from ganeval.metrics.kid import kernel_inception_distance
 from ganeval.sources import FolderSource
 from ganeval.sources.generator import GeneratorSource, seeded_rng
@@ -39,15 +38,19 @@ def evaluator(extractor, cifar_images):
         return Evaluator(cifar_images[:N], extractor=extractor, n_samples=N)
 
 
-def test_generator_source_is_seeded_and_leaves_the_callers_rng_alone(fake_generator):
+def test_generator_source_streams_seeded_shards_and_leaves_the_callers_rng_alone(fake_generator):
     torch.manual_seed(5)
     before = torch.get_rng_state()
     a = GeneratorSource(fake_generator, 7, batch_size=3, seed=1)
+    parts = list(a.batches())
     assert torch.equal(torch.get_rng_state(), before)
-    b = GeneratorSource(fake_generator, 7, batch_size=3, seed=1)
-    c = GeneratorSource(fake_generator, 7, batch_size=3, seed=2)
-    assert len(a) == 7 and a.load(0).shape == (32, 32, 3) and a.load(0).dtype == np.uint8
-    assert a.fingerprint == b.fingerprint != c.fingerprint
+    assert [len(p) for p in parts] == [3, 3, 1]  # streamed batch by batch, never all at once
+    images = torch.cat(parts)
+    assert images.shape == (7, 3, 32, 32) and images.dtype == torch.uint8
+    assert torch.equal(images, torch.cat(list(GeneratorSource(fake_generator, 7, batch_size=3, seed=1).batches())))
+    assert not torch.equal(images, torch.cat(list(GeneratorSource(fake_generator, 7, batch_size=3, seed=2).batches())))
+    assert torch.equal(torch.cat(list(a.batches(2, 6))), images[2:6])  # a rank's shard: the same images
+    assert not a.cacheable
 
 
 def test_evaluator_equals_scoring_the_saved_pngs(evaluator, fake_generator, extractor, tmp_path):
@@ -55,7 +58,8 @@ def test_evaluator_equals_scoring_the_saved_pngs(evaluator, fake_generator, extr
         warnings.simplefilter("always")
         ours = evaluator.evaluate(fake_generator)
     assert not [w for w in caught if "KID subset" in str(w.message)]  # capped without a warning
-    assert {"fid", "kid_mean", "kid_std", "is_mean", "is_std"} <= set(ours) and ours["n_a"] == N
+    assert {"fid", "kid_mean", "kid_std", "is_mean", "is_std"} <= set(ours)
+    assert ours["n_real"] == ours["n_fake"] == N
 
     # The same images (same seed, same batch calls), written as PNGs by torchvision, scored from disk.
     with seeded_rng(evaluator.seed):

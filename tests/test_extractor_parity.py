@@ -19,7 +19,8 @@ def rel_err(ours: torch.Tensor, theirs: torch.Tensor) -> float:
     return float((ours - theirs).abs().max() / theirs.abs().max())
 
 
-def test_tf_mode_matches_torch_fidelity(weights_with_head, cifar_tensor, ganeval_tf_features):
+def test_tf_mode_matches_torch_fidelity(weights_with_head, cifar_tensor, ganeval_tf_features, exact_extractor):
+    """exact: bit-identical to torch-fidelity; the default (strict) within 1e-5 of it."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
     tfd = FeatureExtractorInceptionV3(
@@ -33,6 +34,8 @@ def test_tf_mode_matches_torch_fidelity(weights_with_head, cifar_tensor, ganeval
     assert ours_pool3.shape == (48, 2048) and ours_logits.shape == (48, 1008)
     assert rel_err(ours_pool3, pool3) <= 1e-5
     assert rel_err(ours_logits, logits) <= 1e-5
+    exact_pool3, exact_logits = exact_extractor.forward(cifar_tensor, with_logits=True)
+    assert torch.equal(exact_pool3, pool3) and torch.equal(exact_logits, logits)
 
 
 def test_pytorch_mode_matches_pytorch_fid(weights_with_head, cifar_tensor):
@@ -57,6 +60,8 @@ def test_pytorch_mode_matches_pytorch_fid(weights_with_head, cifar_tensor):
         theirs = pfid(images.float() / 255)[0].squeeze(-1).squeeze(-1)
     ours, _ = InceptionExtractor(weights_with_head, mode="pytorch", device="cpu").forward(images)
     assert rel_err(ours, theirs) <= 1e-5
+    exact, _ = InceptionExtractor(weights_with_head, mode="pytorch", device="cpu", precision="exact").forward(images)
+    assert torch.equal(exact, theirs)
 
 
 def test_clean_mode_resize_matches_clean_fid(cifar_images):

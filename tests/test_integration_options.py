@@ -134,5 +134,5 @@ def test_cli_under_torchrun_matches_one_process(tmp_path, cifar_images, headless
         want = ganeval.fid(a, b, extractor=extractor, progress=False, cache=False)
     finally:
         torch.set_num_threads(threads)
-    assert results[0]["n_a"] == results[0]["n_b"] == 6
+    assert results[0]["n_real"] == results[0]["n_fake"] == 6
     assert results[0]["fid"] == pytest.approx(want, rel=1e-6)

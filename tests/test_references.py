@@ -81,7 +81,7 @@ def test_ref_slice_builds_once_then_reads_the_cache(cifar_images, tmp_path, weig
     code, out, err = run_cli(*args)
     assert code == 0, err
     first = json.loads(out)
-    assert sum(images) == 16 and first["n_a"] == first["n_b"] == 8
+    assert sum(images) == 16 and first["n_real"] == first["n_fake"] == 8
     images.clear()
     code, out, err = run_cli(*args)
     assert code == 0, err

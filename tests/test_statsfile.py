@@ -159,7 +159,7 @@ def test_cli_fid_between_statistics_files_needs_no_network(local_stats_files, he
     code, out, err = run_cli("fid", str(tf), str(other), *weights, "--json")
     assert code == 0, err
     result = json.loads(out)
-    assert result["n_a"] == result["n_b"] == 40 and result["fid"] > 0
+    assert result["n_real"] == result["n_fake"] == 40 and result["fid"] > 0
     code, out, err = run_cli("fid", str(tf), str(pytorch), *weights)
     assert code == 1 and "mode=pytorch (requested tf)" in err and "Traceback" not in err
     code, out, err = run_cli("fid", str(tf), str(pytorch), *weights, "--force", "--json")

@@ -1,6 +1,7 @@
 """`ganeval train-baseline NAME` and the checkpoint reader behind `ganeval score CHECKPOINT`.
 
-The lead registers these in `ganeval/cli.py`; this module parses options and calls the trainer only.
+Registered in `ganeval.cli.group`; this module parses options and calls the trainer only, importing torch
+and the models inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -8,18 +9,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import torch
-from tqdm import tqdm
 
-from ganeval.baselines.checkpoint import read_checkpoint, rebuild_model
-from ganeval.baselines.recipe import Recipe, available, from_dict, load_recipe, override, parse_assignment
-from ganeval.baselines.trainer import train
-from ganeval.cli_errors import friendly_errors
-from ganeval.sources.base import ImageSource
-from ganeval.sources.generator import GeneratorSource
+from ganeval.cli.errors import friendly_errors
+
+if TYPE_CHECKING:
+    from ganeval.baselines.recipe import Recipe
+    from ganeval.sources.base import ImageSource
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 
@@ -30,16 +28,26 @@ def is_checkpoint(path: Any) -> bool:
 
 
 def checkpoint_source(
-    path: str | os.PathLike, n_samples: int = 10_000, seed: int = 0, device: str | None = None, batch_size: int = 100
+    path: str | os.PathLike,
+    n_samples: int = 10_000,
+    seed: int = 0,
+    device: str | None = None,
+    batch_size: int | None = None,
 ) -> ImageSource:
     """`n_samples` images from a checkpoint's generator (class-balanced for cgan), seeded by `seed`.
 
     Raises InputError for a missing file, a file that is not a checkpoint, or one from another version.
     """
+    import torch
+
+    from ganeval.baselines.checkpoint import read_checkpoint, rebuild_model
+    from ganeval.sources.generator import SAMPLE_BATCH_SIZE, GeneratorSource
+
     state = read_checkpoint(path)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     recipe, model = rebuild_model(state, device)
     name = f"{recipe.name}@{state['step']}"
+    batch_size = batch_size or SAMPLE_BATCH_SIZE
     return GeneratorSource(model.sampler(), n_samples, (-1.0, 1.0), batch_size=batch_size, seed=seed, name=name)
 
 
@@ -54,8 +62,15 @@ def checkpoint_source(
 @click.option("--width", type=click.FloatRange(min=0, min_open=True), help="Channel-width factor of G and D.")
 @click.option("--eval-every", type=click.IntRange(min=0), help="Steps between evaluations; 0: only at the end.")
 @click.option("--eval-samples", type=click.IntRange(min=0), help="Generated images per evaluation; 0: no evaluation.")
-@click.option("--ref", help="Reference: DATASET:SPLIT or a folder [default: the test split, first --eval-samples].")
-@click.option("--data-root", envvar="GANEVAL_DATA", help="Datasets folder [default: ../shared/datasets].")
+@click.option(
+    "--ref",
+    help="Reference: any REAL input of `ganeval score` (a registered reference such as "
+    "fashion-mnist-test, a dataset spec such as mnist:test[:5000], a folder, a statistics file) "
+    "[default: the test split, its first --eval-samples images].",
+)
+@click.option(
+    "--data-root", envvar="GANEVAL_DATA", help="Datasets folder [default: $GANEVAL_DATA, else $GANEVAL_HOME/data]."
+)
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Any other recipe field, e.g. --set optimizer.lr=1e-4 --set objective.n_critic=1.")  # fmt: skip
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
@@ -69,11 +84,17 @@ def checkpoint_source(
 @friendly_errors("interrupted (resume with --resume)")
 def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | None, resume: bool, quiet: bool,
                    time_limit: float | None, **options: Any) -> None:  # fmt: skip
-    """Train baseline NAME (a recipe in baselines/, or a .toml file), evaluating it while it trains.
+    """Train baseline NAME (a recipe shipped with ganeval, or a .toml file), evaluating it while it trains.
 
     Recipes: gan, wgan, wgan-gp, sngan, cgan, vae. The run folder gets metrics.csv, samples_STEP.png,
-    fid.png and the checkpoints last.pt and best.pt (`ganeval score CHECKPOINT --ref ...` scores them).
+    fid.png and the checkpoints last.pt and best.pt (`ganeval score --ref NAME CHECKPOINT` scores them).
     """
+    from tqdm import tqdm
+
+    from ganeval.baselines.checkpoint import read_checkpoint
+    from ganeval.baselines.recipe import from_dict, load_recipe, override, parse_assignment
+    from ganeval.baselines.trainer import train
+
     base = load_recipe(name)
     if resume:  # continue with the recipe the run was started with; options still override it
         out = Path(options["out"]) if options.get("out") else base.out_dir
@@ -96,6 +117,10 @@ def _cpu_sized(recipe: Recipe, explicit: bool) -> tuple[Recipe, str | None]:
 
     Unless --eval-samples was given, a CPU run evaluates at most CPU_EVAL_SAMPLES samples; the note says so.
     """
+    import torch
+
+    from ganeval.baselines.recipe import override
+
     device = recipe.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if explicit or not str(device).startswith("cpu") or recipe.eval_samples <= CPU_EVAL_SAMPLES:
         return recipe, None
@@ -116,4 +141,4 @@ def _noted(log: Callable[[str], None], note: str | None) -> Callable[[str], None
     return emit
 
 
-__all__ = ["available", "checkpoint_source", "is_checkpoint", "train_baseline"]
+__all__ = ["checkpoint_source", "is_checkpoint", "train_baseline"]

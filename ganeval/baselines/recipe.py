@@ -1,4 +1,4 @@
-"""Recipes: one TOML file per baseline under the repository's `baselines/` folder, overridable per run.
+"""Recipes: one TOML file per baseline, shipped in `ganeval/baselines/recipes/`, overridable per run.
 
 TOML is read with the standard library's `tomllib` (Python >= 3.11); on Python 3.10 the `tomli` package
 is used when installed, else reading a recipe is an error saying so. Every key is checked: a misspelled
@@ -15,8 +15,9 @@ from typing import Any
 
 from ganeval.baselines.nets import MODELS, OptimizerSpec
 from ganeval.errors import InputError, check
+from ganeval.paths import recipes_dir
 
-RECIPES_DIR = Path(__file__).resolve().parents[2] / "baselines"
+RECIPES_DIR = recipes_dir()
 _KINDS: dict[str, tuple[Any, str]] = {
     **dict.fromkeys(("steps", "batch_size", "seed", "z_dim", "eval_every", "eval_samples"), (int, "an integer")),
     **dict.fromkeys(("name", "model", "dataset", "ref", "device", "out"), (str, "a string")),
@@ -109,7 +110,7 @@ def available(directory: Path = RECIPES_DIR) -> list[str]:
 
 
 def load_recipe(name_or_path: str | os.PathLike, directory: Path = RECIPES_DIR) -> Recipe:
-    """Recipe `baselines/NAME.toml`, or a .toml file given by path."""
+    """Recipe `NAME` (one of `available()`), or a .toml file given by path."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
         path = directory / f"{name_or_path}.toml"

@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from ganeval.baselines.checkpoint import read_checkpoint, rng_state, save_checkpoint, set_rng_state
-from ganeval.baselines.data import FILES, BatchStream, ImageData, load_dataset
+from ganeval.baselines.data import BatchStream
 from ganeval.baselines.nets import Baseline, build_model
 from ganeval.baselines.recipe import Recipe, from_dict
 from ganeval.baselines.report import plot_curve, save_grid, write_metrics
@@ -29,7 +29,10 @@ from ganeval.errors import InputError, check
 from ganeval.evaluator import Evaluator
 from ganeval.extractor import InceptionExtractor
 from ganeval.metrics.fid import RankDeficientWarning
+from ganeval.references import REF_PREFIX, load_registry
+from ganeval.sources.datasets import LabelledImages, load_dataset
 from ganeval.sources.generator import seeded_rng
+from ganeval.sources.slicing import split_slice
 
 # Fields a resumed run must share with the checkpoint (steps, schedule, device and paths may change).
 RESUME_FIELDS = ("model", "dataset", "batch_size", "seed", "z_dim", "width", "objective", "optimizer")
@@ -50,20 +53,26 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def reference_spec(recipe: Recipe) -> str:
+    """The recipe's reference as `ganeval.score` reads it: a registered reference name (`fashion-mnist-test`,
+    with a slice) becomes `ref:NAME`, any other input (a dataset spec such as `mnist:test[:5000]`, a folder,
+    a statistics file) is used as it is; none given: the dataset's test split, its first `eval_samples`."""
+    if recipe.ref is None:
+        return f"{recipe.dataset}:test[:{recipe.eval_samples}]"
+    if recipe.ref.startswith(REF_PREFIX):
+        return recipe.ref
+    name = split_slice(recipe.ref)[0]
+    return REF_PREFIX + recipe.ref if name in load_registry().references else recipe.ref
+
+
 def make_evaluator(
     recipe: Recipe, data_root: str | None, extractor: InceptionExtractor | None, device: torch.device
 ) -> Evaluator:
-    """Reference: `ref` "DATASET:SPLIT" (whole split) or anything `as_source` reads; default the test split
-    limited to its first `eval_samples` images, so a small run stays small."""
-    if recipe.ref is None:
-        reference = load_dataset(recipe.dataset, "test", data_root).images[: recipe.eval_samples]
-    elif recipe.ref.partition(":")[0] in FILES and recipe.ref.partition(":")[2]:
-        name, _, split = recipe.ref.partition(":")
-        reference = load_dataset(name, split, data_root).images
-    else:
-        reference = recipe.ref
     extractor = extractor or InceptionExtractor(device=device)
-    return Evaluator(reference, extractor=extractor, n_samples=recipe.eval_samples, seed=recipe.seed)
+    return Evaluator(
+        reference_spec(recipe), extractor=extractor, n_samples=recipe.eval_samples, seed=recipe.seed,
+        data_root=data_root,
+    )  # fmt: skip
 
 
 def _check_resumable(saved: Recipe, recipe: Recipe) -> None:
@@ -78,7 +87,7 @@ def train(
     resume: bool = False,
     extractor: InceptionExtractor | None = None,
     evaluator: Evaluator | None = None,
-    data: ImageData | None = None,
+    data: LabelledImages | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     time_limit_s: float | None = None,

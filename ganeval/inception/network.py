@@ -30,7 +30,15 @@ class ConvBN(nn.Module):
         self.bn = nn.BatchNorm2d(cout, eps=1e-3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.bn(self.conv(x)))
+        return F.relu(self.bn(self.conv(x)), inplace=True)
+
+    def pooled(self, x: torch.Tensor, pool_first: bool) -> torch.Tensor:
+        """This unit applied to `_avg_pool(x)`. The pool is linear with weights summing to 1 and the
+        convolution is 1x1 with BatchNorm affine per channel, so the pool commutes with both: pooling
+        after them (`pool_first=False`) gives the same values up to rounding, on fewer channels."""
+        if pool_first:
+            return self(_avg_pool(x))
+        return F.relu(_avg_pool(self.bn(self.conv(x))), inplace=True)
 
 
 def _avg_pool(x: torch.Tensor) -> torch.Tensor:
@@ -42,7 +50,14 @@ def _max_pool(x: torch.Tensor) -> torch.Tensor:
     return F.max_pool2d(x, 3, stride=1, padding=1)
 
 
-class Mixed35(nn.Module):
+class PoolBranchBlock(nn.Module):
+    """A block with an average-pooled branch; `pool_first` says whether its pool runs before the branch's
+    1x1 convolution, as in the TF graph (True), or after it (see `ConvBN.pooled`)."""
+
+    pool_first = True
+
+
+class Mixed35(PoolBranchBlock):
     """Mixed_5b/5c/5d: 1x1, 1x1->5x5, 1x1->3x3->3x3 and avg-pool->1x1 branches at 35x35."""
 
     def __init__(self, cin: int, pool_features: int):
@@ -61,7 +76,7 @@ class Mixed35(nn.Module):
                 self.branch1x1(x),
                 self.branch5x5_2(self.branch5x5_1(x)),
                 self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-                self.branch_pool(_avg_pool(x)),
+                self.branch_pool.pooled(x, self.pool_first),
             ],
             1,
         )
@@ -88,7 +103,7 @@ class Reduce35to17(nn.Module):
         )
 
 
-class Mixed17(nn.Module):
+class Mixed17(PoolBranchBlock):
     """Mixed_6b..6e: factorised 7x7 convolutions (1x7 and 7x1) at 17x17."""
 
     def __init__(self, cin: int, c7: int):
@@ -109,7 +124,7 @@ class Mixed17(nn.Module):
         d7 = self.branch7x7dbl_1(x)
         for layer in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
             d7 = layer(d7)
-        return torch.cat([self.branch1x1(x), b7, d7, self.branch_pool(_avg_pool(x))], 1)
+        return torch.cat([self.branch1x1(x), b7, d7, self.branch_pool.pooled(x, self.pool_first)], 1)
 
 
 class Reduce17to8(nn.Module):
@@ -129,12 +144,12 @@ class Reduce17to8(nn.Module):
         return torch.cat([self.branch3x3_2(self.branch3x3_1(x)), b7, F.max_pool2d(x, 3, stride=2)], 1)
 
 
-class Mixed8(nn.Module):
+class Mixed8(PoolBranchBlock):
     """Mixed_7b/7c: expanded 1x3 + 3x1 branches at 8x8; the TF graph's 7c pools with max, 7b with avg."""
 
     def __init__(self, cin: int, max_pool_branch: bool):
         super().__init__()
-        self.pool = _max_pool if max_pool_branch else _avg_pool
+        self.max_pool_branch = max_pool_branch
         self.branch1x1 = ConvBN(cin, 320, 1)
         self.branch3x3_1 = ConvBN(cin, 384, 1)
         self.branch3x3_2a = ConvBN(384, 384, (1, 3), padding=(0, 1))
@@ -155,10 +170,15 @@ class Mixed8(nn.Module):
                 self.branch3x3_2b(s),
                 self.branch3x3dbl_3a(d),
                 self.branch3x3dbl_3b(d),
-                self.branch_pool(self.pool(x)),
+                self._pool_branch(x),
             ],
             1,
         )
+
+    def _pool_branch(self, x: torch.Tensor) -> torch.Tensor:
+        if self.max_pool_branch:  # max does not commute with the convolution
+            return self.branch_pool(_max_pool(x))
+        return self.branch_pool.pooled(x, self.pool_first)
 
 
 class FIDInception(nn.Module):
@@ -183,6 +203,13 @@ class FIDInception(nn.Module):
         self.Mixed_7b = Mixed8(1280, max_pool_branch=False)
         self.Mixed_7c = Mixed8(2048, max_pool_branch=True)
         self.fc = nn.Linear(POOL3_DIM, LOGITS_DIM) if with_head else None
+
+    def pool_after_conv(self) -> FIDInception:
+        """Move every average pool of a pool branch after its 1x1 convolution: 4-10x fewer channels to pool."""
+        for block in self.blocks():
+            if isinstance(block, PoolBranchBlock):
+                block.pool_first = False
+        return self
 
     @property
     def has_head(self) -> bool:

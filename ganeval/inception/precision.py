@@ -2,19 +2,20 @@
 
 FID is a difference of large numbers, so the arithmetic is part of the protocol. The choices:
 
-- ``strict``: float32 everywhere, TF32 off. The reference every other choice is measured against, and
-  the only one on the CPU (where the others would be slower, not faster).
+- ``exact``: the reference layout as the anchors run it (separate BatchNorm, NCHW memory), float32, TF32
+  off. On the CPU its features are bit-identical to torch-fidelity's and pytorch-fid's.
+- ``strict``: float32, TF32 off, with BatchNorm folded into the convolutions and channels-last memory:
+  the same arithmetic with another summation order, much faster on CPUs and GPUs. The default on the CPU.
 - ``tf32``: float32 storage, TensorFloat-32 convolutions (PyTorch's own default for cuDNN, and so what
   torch-fidelity and pytorch-fid run on a GPU).
 - ``fp16``: weights and activations in float16 with float32 accumulation. Its inputs to each convolution
   carry the same 10-bit mantissa as TF32, so the error is of the same size, at half the memory traffic.
-- ``bf16``: bfloat16 (8-bit mantissa): the fastest, with an error about 8 times larger.
+- ``bf16``: bfloat16 (8-bit mantissa): the fastest, with a larger error.
 
-``default`` is ``strict`` on the CPU and ``DEFAULT_CUDA`` on a GPU; ``fast`` is ``bf16``. Measured on an
-H100 (CIFAR-10, 50k vs 10k; benchmarks/RESULTS.md), FID relative to ``strict``: fp16 8e-5, tf32 1.7e-4,
-bf16 3.8e-3. Results computed with ``fast`` are kept apart in the cache and in statistics files (their
-protocol name ends in ``+fast``); the others differ from ``strict`` by less than the TF32 arithmetic the
-anchors themselves use on GPUs (2e-4), so they share entries.
+``default`` is ``strict`` on the CPU and ``DEFAULT_CUDA`` on a GPU; ``fast`` is ``bf16``. The measured
+errors and speeds are in benchmarks/RESULTS.md. Results computed with ``fast`` are kept apart in the cache
+and in statistics files (their protocol name ends in ``+fast``); the others differ from ``exact`` by less
+than the TF32 arithmetic the anchors themselves use on GPUs, so they share entries.
 """
 
 from __future__ import annotations
@@ -26,15 +27,22 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from ganeval.config import PRECISION_ALIASES, PRECISION_CHOICES
 from ganeval.errors import InputError
 
-PRECISIONS = ("strict", "tf32", "fp16", "bf16")
-ALIASES = {"fast": "bf16"}
-CHOICES = ("default", "fast", *PRECISIONS)
+CHOICES = PRECISION_CHOICES
+ALIASES = PRECISION_ALIASES
+CPU_PRECISIONS = ("exact", "strict")
 DEFAULT_CUDA = "fp16"
 FAST = frozenset({"bf16"})
 
-_DTYPES = {"strict": torch.float32, "tf32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+_DTYPES = {
+    "exact": torch.float32,
+    "strict": torch.float32,
+    "tf32": torch.float32,
+    "fp16": torch.float16,
+    "bf16": torch.bfloat16,
+}
 
 
 def resolve_precision(name: str | None, device: torch.device) -> str:
@@ -45,8 +53,8 @@ def resolve_precision(name: str | None, device: torch.device) -> str:
     if name == "default":
         return DEFAULT_CUDA if device.type == "cuda" else "strict"
     name = ALIASES.get(name, name)
-    if device.type != "cuda" and name != "strict":
-        raise InputError(f"precision {name!r} is for GPUs; on the CPU only 'strict' (float32) is supported")
+    if device.type != "cuda" and name not in CPU_PRECISIONS:
+        raise InputError(f"precision {name!r} is for GPUs; on the CPU choose exact or strict (both float32)")
     return name
 
 
@@ -95,17 +103,21 @@ def fold_all_batchnorm(net: nn.Module) -> nn.Module:
 
 
 def prepare_for_device(net: nn.Module, device: torch.device, precision: str) -> nn.Module:
-    """`net` (already on `device`) laid out for speed on a GPU: BatchNorm folded into the convolutions,
-    channels-last memory, the trunk cast to the compute dtype (the classifier head stays float32).
-
-    On the CPU the network is returned as it is, so CPU results stay bit-identical to the anchors'.
-    """
-    if device.type != "cuda":
+    """`net` (already on `device`) laid out for `precision`: as it is for ``exact``; otherwise BatchNorm
+    folded into the convolutions, the pool branches' average pools moved after their 1x1 convolutions,
+    channels-last memory and the trunk cast to the compute dtype (the classifier head stays float32)."""
+    if precision == "exact":
         return net
     fold_all_batchnorm(net)
+    net.pool_after_conv()
     dtype = compute_dtype(precision)
     for name, child in net.named_children():
         if name != "fc":
             child.to(dtype=dtype, memory_format=torch.channels_last)
     net.requires_grad_(False)
     return net
+
+
+def uses_fast_layout(precision: str) -> bool:
+    """Whether inputs must be cast and laid out channels-last before the network (see `prepare_for_device`)."""
+    return precision != "exact"

@@ -3,8 +3,9 @@
 FID moves by whole points between resize filters, so the mode is part of every result and every cache
 key. All modes take uint8 N x 3 x H x W and return float32 N x 3 x 299 x 299 in the network's range.
 
-- ``tf`` (default): torch-fidelity's TF1-compatible bilinear resize of the uint8 values (torch-fidelity's
-  own function, reused), then (x - 128) / 128 — the original TF FID/IS code and torch-fidelity.
+- ``tf`` (default): TF1's bilinear resize (`tf.image.resize_bilinear`, align_corners=False, no half-pixel
+  centres) of the uint8 values, then (x - 128) / 128: the original TF FID/IS code and torch-fidelity, whose
+  float32 operations `resize_like_tf1` repeats one for one, so the result is bit-identical.
 - ``pytorch``: pytorch-fid's x / 255, ``F.interpolate(bilinear, align_corners=False)``, 2x - 1.
 - ``clean``: clean-fid's per-channel PIL bicubic resize in float mode, clipped to [0, 255], then
   (x - 128) / 128. It runs on the CPU through PIL by construction.
@@ -16,12 +17,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
+from ganeval.config import MODES
 from ganeval.errors import InputError
 
 INPUT_SIZE = 299
-MODES = ("tf", "pytorch", "clean")
 
 
 def check_mode(mode: str) -> str:
@@ -30,9 +30,33 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+def _tf1_grid(n_in: int, n_out: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Source positions of TF1's resize along one axis: output i samples input i * (n_in / n_out), in float32,
+    between the pixels `lo` and `hi` (clamped at the border) with weight `frac` on `hi`."""
+    position = torch.arange(n_out, dtype=torch.float32, device=device) * torch.tensor(n_in / n_out, dtype=torch.float32)
+    lo = position.long()
+    hi = (lo + 1).clamp_max(n_in - 1)
+    return lo, hi, position - lo.float()
+
+
+def resize_like_tf1(x: torch.Tensor, size: int = INPUT_SIZE) -> torch.Tensor:
+    """Float N x C x H x W -> N x C x size x size as TF1's bilinear resize computes it.
+
+    Separable: each input row is interpolated horizontally once, then output rows interpolate between two
+    of those rows. Each output value comes from the same float32 operations in the same order as a
+    four-corner formulation (left + (right - left) * dx per row, then top + (bottom - top) * dy), so it
+    is the same number, for a fraction of the memory traffic.
+    """
+    x_lo, x_hi, dx = _tf1_grid(x.shape[3], size, x.device)
+    y_lo, y_hi, dy = _tf1_grid(x.shape[2], size, x.device)
+    left, right = x[..., x_lo], x[..., x_hi]
+    rows = left + (right - left) * dx
+    top, bottom = rows[:, :, y_lo], rows[:, :, y_hi]
+    return top + (bottom - top) * dy.view(-1, 1)
+
+
 def _tf(images: torch.Tensor) -> torch.Tensor:
-    x = interpolate_bilinear_2d_like_tensorflow1x(images.float(), size=(INPUT_SIZE, INPUT_SIZE), align_corners=False)
-    return (x - 128) / 128
+    return (resize_like_tf1(images.float()) - 128) / 128
 
 
 def _pytorch(images: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from ganeval.errors import WeightsError
 from ganeval.inception.weights import is_torchscript, read_state_dict
+from ganeval.paths import weights_dir
 
 CANONICAL_NAME = "pt_inception-2015-12-05-6726825d.pth"
 CANONICAL_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + CANONICAL_NAME
@@ -41,14 +42,6 @@ HEADLESS_HINT = (
     f"the Inception Score needs the classifier head, which {{path}} lacks; get the canonical file "
     f"{CANONICAL_NAME} ({CANONICAL_URL}) and run `ganeval weights import FILE` or pass --weights FILE"
 )
-
-
-def ganeval_home() -> Path:
-    return Path(os.environ.get("GANEVAL_HOME") or Path.home() / ".cache" / "ganeval")
-
-
-def weights_dir() -> Path:
-    return ganeval_home() / "weights"
 
 
 def _hub_checkpoints() -> Path:

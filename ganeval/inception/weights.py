@@ -11,6 +11,7 @@ classifier head; `from_torchscript` maps it onto pytorch-fid's names.
 from __future__ import annotations
 
 import hashlib
+import warnings
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -104,7 +105,10 @@ def read_state_dict(path: str | Path) -> OrderedDict[str, torch.Tensor]:
         raise WeightsError(f"weights file not found: {path}")
     try:
         if is_torchscript(path):
-            module = torch.jit.load(str(path), map_location="cpu")
+            with warnings.catch_warnings():  # torch's deprecation notice concerns this call, not the user
+                warnings.simplefilter("ignore", FutureWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                module = torch.jit.load(str(path), map_location="cpu")
             return from_torchscript(module.state_dict())
         state = torch.load(path, map_location="cpu", weights_only=True)
     except WeightsError:

@@ -1,17 +1,28 @@
-"""Metrics on feature matrices: FID, Inception Score and KID, matching the reference implementations."""
+"""Metrics on feature matrices: FID, Inception Score and KID, matching the reference implementations.
 
-from ganeval.metrics.fid import RankDeficientWarning, fid_from_features, frechet_distance
-from ganeval.metrics.gaussian import GaussianAccumulator, GaussianStats, gaussian_stats
-from ganeval.metrics.inception_score import inception_score
-from ganeval.metrics.kid import kernel_inception_distance
+Names are imported on first use, so that reading statistics (`ganeval.metrics.stats`) never imports torch.
+"""
 
-__all__ = [
-    "GaussianAccumulator",
-    "GaussianStats",
-    "RankDeficientWarning",
-    "fid_from_features",
-    "frechet_distance",
-    "gaussian_stats",
-    "inception_score",
-    "kernel_inception_distance",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "GaussianAccumulator": "ganeval.metrics.gaussian",
+    "GaussianStats": "ganeval.metrics.stats",
+    "RankDeficientWarning": "ganeval.metrics.fid",
+    "fid_from_features": "ganeval.metrics.fid",
+    "frechet_distance": "ganeval.metrics.fid",
+    "gaussian_stats": "ganeval.metrics.gaussian",
+    "inception_score": "ganeval.metrics.isc",
+    "kernel_inception_distance": "ganeval.metrics.kid",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -25,6 +25,8 @@ IMAG_TOLERANCE = 1e-3
 PSD_TOLERANCE = 1e-6
 # Negative FIDs closer to zero than this fraction of the positive terms are round-off.
 NEGATIVE_TOLERANCE = 1e-6
+# What round-off in the statistics and the eigensolver can add to FID, relative to tr(Sigma_a) + tr(Sigma_b).
+ROUND_OFF_BOUND = 1e-9
 
 
 class RankDeficientWarning(UserWarning):
@@ -103,7 +105,11 @@ def trace_sqrt_product_sqrtm(sigma_a: np.ndarray, sigma_b: np.ndarray) -> float:
 
 
 def frechet_distance(
-    a: GaussianStats, b: GaussianStats, method: str = "eig", device: str | torch.device | None = None
+    a: GaussianStats,
+    b: GaussianStats,
+    method: str = "eig",
+    device: str | torch.device | None = None,
+    names: tuple[str, str] = ("first", "second"),
 ) -> float:
     """FID between two sets of statistics; never negative, never NaN.
 
@@ -112,6 +118,10 @@ def frechet_distance(
     torch-fidelity 0.4.0 and pytorch-fid 0.3.0 to ~1e-14 when n > d and stays exact when n <= d.
     `method="sqrtm"` is pytorch-fid's scipy.linalg.sqrtm (CPU). Negative results within round-off
     become 0.0; a covariance that is not PSD raises StatisticsError.
+
+    Identical statistics give exactly 0 by definition, on every machine. Otherwise the result carries the
+    eigensolver's round-off, which depends on the machine's LAPACK: for statistics that differ only by
+    round-off (the same images in another order) it stays below `ROUND_OFF_BOUND` x (tr Sigma_a + tr Sigma_b).
     """
     check(method in METHODS, f"unknown FID method {method!r}; expected one of {', '.join(METHODS)}")
     check(
@@ -119,14 +129,16 @@ def frechet_distance(
         f"cannot compare statistics of dimension {a.dim} with statistics of dimension {b.dim}",
         StatisticsError,
     )
-    for name, stats in (("first", a), ("second", b)):
+    for name, stats in zip(names, (a, b), strict=True):
         if stats.n <= stats.dim:
             warnings.warn(
-                f"{name} statistics come from n={stats.n} samples in d={stats.dim} dimensions (n <= d): "
+                f"the {name} statistics come from n={stats.n} samples in d={stats.dim} dimensions (n <= d): "
                 "the covariance is rank-deficient, so FID is biased and unstable; use more than d images",
                 RankDeficientWarning,
                 stacklevel=2,
             )
+    if np.array_equal(a.mu, b.mu) and np.array_equal(a.sigma, b.sigma):
+        return 0.0
     if method == "eig":
         tr_covmean = trace_sqrt_product_eig(a.sigma, b.sigma, resolve_device(device))
     else:

@@ -6,12 +6,11 @@ the number of images and the result does not depend on the batch size beyond rou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from ganeval.errors import InputError, StatisticsError, check
+from ganeval.metrics.stats import GaussianStats
 
 ArrayLike = torch.Tensor | np.ndarray
 
@@ -54,43 +53,6 @@ def as_feature_matrix(
     return x
 
 
-@dataclass(frozen=True)
-class GaussianStats:
-    """Sample mean `mu` (d,), covariance `sigma` (d, d) with N-1 denominator, from `n` samples."""
-
-    mu: np.ndarray
-    sigma: np.ndarray
-    n: int
-
-    def __post_init__(self) -> None:
-        mu = np.asarray(self.mu, dtype=np.float64)
-        sigma = np.asarray(self.sigma, dtype=np.float64)
-        check(mu.ndim == 1, f"mu must be 1-D, got shape {mu.shape}", StatisticsError)
-        d = mu.shape[0]
-        check(d >= 1, "mu is empty", StatisticsError)
-        check(
-            sigma.shape == (d, d),
-            f"sigma must have shape ({d}, {d}) to match mu, got {sigma.shape}",
-            StatisticsError,
-        )
-        check(bool(np.isfinite(mu).all()), "mu contains NaN or Inf", StatisticsError)
-        check(bool(np.isfinite(sigma).all()), "sigma contains NaN or Inf", StatisticsError)
-        check(
-            isinstance(self.n, (int, np.integer)) and not isinstance(self.n, bool),
-            f"n must be an integer, got {self.n!r}",
-            StatisticsError,
-        )
-        check(self.n >= 2, f"statistics need at least 2 samples, got n={self.n}", StatisticsError)
-        object.__setattr__(self, "mu", mu)
-        object.__setattr__(self, "sigma", sigma)
-        object.__setattr__(self, "n", int(self.n))
-
-    @property
-    def dim(self) -> int:
-        """Feature dimension d."""
-        return int(self.mu.shape[0])
-
-
 class GaussianAccumulator:
     """Streaming float64 mean and centred scatter matrix of (b, d) feature batches.
 
@@ -102,6 +64,15 @@ class GaussianAccumulator:
         self.n = 0
         self.mean: torch.Tensor | None = None
         self.m2: torch.Tensor | None = None
+
+    @classmethod
+    def from_stats(cls, stats: GaussianStats, device: str | torch.device | None = None) -> GaussianAccumulator:
+        """The state that `stats` summarise (scatter = covariance x (n - 1)), to merge more samples into."""
+        acc = cls()
+        mean = torch.from_numpy(np.array(stats.mu, dtype=np.float64)).to(device or "cpu")
+        m2 = torch.from_numpy(np.array(stats.sigma, dtype=np.float64) * (stats.n - 1)).to(mean.device)
+        acc.n, acc.mean, acc.m2 = stats.n, mean, m2
+        return acc
 
     @property
     def dim(self) -> int | None:

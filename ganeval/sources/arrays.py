@@ -2,8 +2,8 @@
 
 Float data is accepted only with an explicit `value_range`: guessing between [0, 1], [-1, 1] and
 [0, 255] silently shifts FID by large amounts, so the caller must say which one the generator uses.
-The mapping is the one torchvision's ``save_image(x, normalize=True, value_range=(lo, hi))`` applies
-before writing a PNG, so scoring tensors directly equals scoring their saved PNGs.
+The mapping is `ganeval.quantise`'s, what saving PNGs gives, so scoring tensors directly equals scoring
+their saved PNGs.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ganeval.errors import InputError, check
+from ganeval.quantise import RangeCheck, checked_range, quantise
 from ganeval.sources.base import ImageSource
 from ganeval.sources.convert import CHANNEL_COUNTS
 
@@ -44,7 +45,7 @@ class ArraySource(ImageSource):
             )
             self.images = _uint8_to_rgb(view)
         else:
-            self.images = _quantise(view, _checked_range(value_range))
+            self.images = _quantise(view, checked_range(value_range))
         self._fingerprint: str | None = None
 
     def __len__(self) -> int:
@@ -116,66 +117,21 @@ def _store_rgb(out: np.ndarray, chunk: np.ndarray) -> None:
     out[...] = chunk if chunk.shape[-1] == 1 else chunk[..., :3]
 
 
-def _checked_range(value_range: Any) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in value_range)
-    except (TypeError, ValueError):
-        raise InputError(f"value_range must be a pair (lo, hi) of numbers, got {value_range!r}") from None
-    check(
-        math.isfinite(lo) and math.isfinite(hi) and lo < hi,
-        f"value_range needs finite lo < hi, got {value_range!r}",
-    )
-    return lo, hi
-
-
 def _quantise(view: np.ndarray | torch.Tensor, value_range: tuple[float, float]) -> np.ndarray:
     """Check finiteness and range image by image, then map to uint8 (chunked to bound memory)."""
-    lo, hi = value_range
     n = view.shape[0]
-    per_image = max(1, math.prod(view.shape[1:]))
-    step = max(1, _CHUNK_ELEMENTS // per_image)
-    tolerance = 1e-6 * (hi - lo)
+    step = max(1, _CHUNK_ELEMENTS // max(1, math.prod(view.shape[1:])))
     out = np.empty((*view.shape[:3], 3), dtype=np.uint8)
-    n_nonfinite = n_outside = 0
-    first_nonfinite = first_outside = -1
-    seen_min, seen_max = math.inf, -math.inf
+    checker = RangeCheck(n, value_range)
     for start in range(0, n, step):
-        x = _as_float(view[start : start + step])
-        flat = x.reshape(x.shape[0], -1)
-        bad = ~np.isfinite(flat).all(axis=1)
-        if bad.any():
-            n_nonfinite += int(bad.sum())
-            first_nonfinite = first_nonfinite if first_nonfinite >= 0 else start + int(np.argmax(bad))
-        if n_nonfinite:
-            continue  # that error wins; only keep counting
-        mins, maxs = flat.min(axis=1), flat.max(axis=1)
-        seen_min, seen_max = min(seen_min, float(mins.min())), max(seen_max, float(maxs.max()))
-        outside = (mins < lo - tolerance) | (maxs > hi + tolerance)
-        if outside.any():
-            n_outside += int(outside.sum())
-            first_outside = first_outside if first_outside >= 0 else start + int(np.argmax(outside))
-        if not n_outside:
-            # Same operations, order and precision as torchvision's save_image (then truncation).
-            q = np.clip((x - x.dtype.type(lo)) / x.dtype.type(hi - lo) * 255 + 0.5, 0, 255).astype(np.uint8)
-            _store_rgb(out[start : start + step], q)
-    check(
-        n_nonfinite == 0,
-        f"{n_nonfinite} of {n} images contain NaN or Inf values (first: index {first_nonfinite})",
-    )
-    check(
-        n_outside == 0,
-        f"{n_outside} of {n} images have values outside value_range ({lo:g}, {hi:g}) (first: index "
-        f"{first_outside}); observed min {seen_min:g}, max {seen_max:g}",
-    )
+        chunk = view[start : start + step]
+        x = chunk if isinstance(chunk, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(chunk))
+        x = x if x.dtype.is_floating_point else x.to(torch.float32)
+        checker.update(x, start)
+        if checker.ok:
+            _store_rgb(out[start : start + step], quantise(x, value_range).numpy())
+    checker.raise_if_bad()
     return out
-
-
-def _as_float(chunk: np.ndarray | torch.Tensor) -> np.ndarray:
-    """float64 stays float64 (as torch computes it); everything else is computed in float32."""
-    if isinstance(chunk, torch.Tensor):
-        chunk = chunk if chunk.dtype == torch.float64 else chunk.to(torch.float32)
-        return chunk.numpy()
-    return chunk if chunk.dtype == np.float64 else chunk.astype(np.float32)
 
 
 def _is_uint8(data: np.ndarray | torch.Tensor) -> bool:

@@ -6,8 +6,13 @@ Metrics only ever see an `ImageSource`, so adding an input kind never touches me
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 
 class ImageSource(abc.ABC):
@@ -33,6 +38,13 @@ class ImageSource(abc.ABC):
     @abc.abstractmethod
     def fingerprint(self) -> str:
         """Hex digest of the content, equal across processes and machines; used as a cache key."""
+
+    sequential = False  # True: images come in order from `batches` (a generator), not from `load`
+    cacheable = True  # False: the images change every time (new samples), so nothing is cached for them
+
+    def batches(self, start: int = 0, stop: int | None = None) -> Iterator[torch.Tensor]:
+        """uint8 N x 3 x H x W batches of images [start, stop); only sequential sources implement it."""
+        raise NotImplementedError(f"{type(self).__name__} is read image by image with `load`")
 
     @property
     def skipped(self) -> int:

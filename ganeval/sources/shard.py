@@ -12,11 +12,16 @@ statistics; block sizes differ by at most one and can be empty when there are mo
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ganeval.errors import check
 from ganeval.sources.base import ImageSource
+
+if TYPE_CHECKING:
+    import torch
 
 
 def shard_bounds(n: int, rank: int, world_size: int) -> tuple[int, int]:
@@ -63,6 +68,18 @@ class ShardSource(ImageSource):
     @property
     def decodes(self) -> bool:
         return self.source.decodes
+
+    @property
+    def sequential(self) -> bool:
+        return self.source.sequential
+
+    @property
+    def cacheable(self) -> bool:
+        return self.source.cacheable
+
+    def batches(self, start: int = 0, stop: int | None = None) -> Iterator[torch.Tensor]:
+        stop = len(self) if stop is None else stop
+        return self.source.batches(self.start + start, self.start + stop)
 
     @property
     def skipped(self) -> int:

@@ -72,5 +72,9 @@ class SliceSource(ImageSource):
     def decodes(self) -> bool:
         return self.base.decodes
 
+    @property
+    def cacheable(self) -> bool:
+        return self.base.cacheable
+
     def __repr__(self) -> str:
         return f"{self.base!r}{self.label}"

@@ -1,0 +1,104 @@
+"""Options shared by the commands, and the REAL FAKE convention of their inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ganeval.config import MODES, PRECISION_CHOICES, Settings
+
+DEFAULTS = Settings()
+CONVENTION = (
+    "Two inputs are always REAL FAKE: the reference first (real images, --ref NAME, a statistics file), the "
+    "generated set second; the Inception Score rates the generated set."
+)
+
+
+def metric_options(func: Callable) -> Callable:
+    """Options shared by every command that runs the network."""
+    options = [
+        click.option("--mode", type=click.Choice(MODES), default=DEFAULTS.mode, show_default=True,
+                     help="Resize/normalisation: tf = torch-fidelity and the TF code, pytorch = pytorch-fid, "
+                          "clean = clean-fid."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                     help="Images per forward pass [default: 500 on a GPU, 32 on the CPU]."),
+        click.option("--precision", type=click.Choice(PRECISION_CHOICES), default=DEFAULTS.precision,
+                     show_default=True,
+                     help="Forward-pass arithmetic. default: strict on the CPU, fp16 on a GPU. exact: the "
+                          "anchors' own layout, bit-identical to torch-fidelity and pytorch-fid on the CPU; "
+                          "strict: float32 with BatchNorm folded and channels-last (on 2 CPU cores about 1.8x "
+                          "exact's speed, pool3 within 2e-6 relative of it); fp16: float16 on a GPU (FID 8e-5 "
+                          "relative from float32 on an H100); fast: bfloat16 (FID 4e-3 off; cached and checked "
+                          "apart); tf32, bf16 name one explicitly. Measured figures: benchmarks/RESULTS.md."),
+        click.option("--device", default=None, help="torch device: cuda, cuda:1, cpu [default: cuda if available]."),
+        click.option("--workers", type=click.IntRange(min=0), default=None,
+                     help="Processes decoding image files; 0 decodes in the main process [default: up to 8 on "
+                          "a GPU when there are files to decode, else 0]."),
+        click.option("--weights", type=click.Path(dir_okay=False), default=None, envvar="GANEVAL_WEIGHTS",
+                     help="Inception weights file [default: see `ganeval weights path`]."),
+        click.option("--skip-bad", is_flag=True, help="Skip undecodable images (counted) instead of failing."),
+        click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
+                     help="Seed of the IS shuffle, the KID subsets and the samples drawn from checkpoints."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def source_options(func: Callable) -> Callable:
+    """Options on where inputs come from and what is remembered between runs."""
+    options = [
+        click.option("--ref", default=None, metavar="NAME[SLICE]",
+                     help="A named reference as the REAL input, e.g. fashion-mnist-test or cifar10-train[:5000] "
+                          "(see `ganeval refs list`)."),
+        click.option("--data-root", type=click.Path(file_okay=False), default=None, envvar="GANEVAL_DATA",
+                     help="Folder of the named datasets (mnist:test, cifar10-jpeg:train, ...) "
+                          "[default: $GANEVAL_DATA, else $GANEVAL_HOME/data]."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write cached statistics and features."),
+        click.option("--force", is_flag=True,
+                     help="Use statistics computed with other settings, or not matching the registry (warns)."),
+        click.option("--verify", is_flag=True, help="Fingerprint folders and zips by content, not size and mtime."),
+        click.option("--max-pixels", type=click.IntRange(min=0), default=None,
+                     help="refuse images with more pixels than this (decompression-bomb guard) "
+                          "[default: PIL's 178,956,970; 0 = no limit]"),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def kid_options(func: Callable) -> Callable:
+    options = [
+        click.option("--subsets", "kid_subsets", type=click.IntRange(min=1), default=DEFAULTS.kid_subsets,
+                     show_default=True, help="KID: random subsets averaged."),
+        click.option("--subset-size", "kid_subset_size", type=click.IntRange(min=2),
+                     default=DEFAULTS.kid_subset_size, show_default=True,
+                     help="KID: images per subset; capped at the smaller set's size, with a warning."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def is_options(func: Callable) -> Callable:
+    return click.option("--splits", "is_splits", type=click.IntRange(min=1), default=DEFAULTS.is_splits,
+                        show_default=True, help="IS: chunks the score is averaged over.")(func)  # fmt: skip
+
+
+def store_options(options: dict[str, Any]) -> dict[str, Any]:
+    """CLI flags -> api keywords: the command line caches every input unless --no-cache."""
+    options["cache"] = not options.pop("no_cache")
+    return options
+
+
+def real_fake(given: tuple[str, ...], ref: str | None, wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """The command's inputs, `--ref NAME` first as the real set; `wanted` names them (REAL, FAKE)."""
+    inputs = (f"ref:{ref}", *given) if ref else given
+    if len(inputs) != len(wanted):
+        hint = " (--ref NAME is the REAL input)" if ref else ""
+        raise click.UsageError(f"expected {' '.join(wanted)}{hint}, got {len(inputs)} input(s)")
+    return inputs
