@@ -48,6 +48,10 @@ _EXPORTS = {
     "seeded_rng": "ganeval.sources.generator",
     "Scorer": "ganeval.scorer",
     "RankDeficientWarning": "ganeval.metrics.fid",
+    "fid_from_features": "ganeval.metrics.fid",
+    "frechet_distance": "ganeval.metrics.fid",
+    "kernel_inception_distance": "ganeval.metrics.kid",
+    "precision_recall_density_coverage": "ganeval.metrics.prdc",
     "LoadedStats": "ganeval.statsfile",
     "load_stats": "ganeval.statsfile",
     "save_stats": "ganeval.statsfile",
@@ -86,7 +90,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from ganeval.evaluator import Evaluator  # noqa: F401
     from ganeval.extractor import InceptionExtractor  # noqa: F401
     from ganeval.inputs import StoreOptions  # noqa: F401
-    from ganeval.metrics.fid import RankDeficientWarning  # noqa: F401
+    from ganeval.metrics.fid import RankDeficientWarning, fid_from_features, frechet_distance  # noqa: F401
+    from ganeval.metrics.kid import kernel_inception_distance  # noqa: F401
+    from ganeval.metrics.prdc import precision_recall_density_coverage  # noqa: F401
     from ganeval.metrics.stats import GaussianStats  # noqa: F401
     from ganeval.references import load_registry  # noqa: F401
     from ganeval.scorer import Scorer  # noqa: F401
