@@ -51,6 +51,14 @@ def checkpoint_source(
     return GeneratorSource(model.sampler(), n_samples, (-1.0, 1.0), batch_size=batch_size, seed=seed, name=name)
 
 
+def score_own_evaluation(
+    path: str, real: str | None, metrics: str, samples: int, options: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The result of `ganeval score [REAL] CHECKPOINT` for models whose evaluation is not "sample images and
+    compare them with REAL"; None for the image generators, which `checkpoint_source` turns into images."""
+    return None
+
+
 @click.command("train-baseline")
 @click.argument("name")
 @click.option("--steps", type=click.IntRange(min=1), help="Generator steps in all (a resumed run continues to it).")

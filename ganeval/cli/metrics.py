@@ -103,12 +103,18 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
 @friendly_errors()
 @torchrun_aware
 def score_command(inputs: tuple[str, ...], ref: str | None, metrics: str, samples: int, **options: Any) -> None:
-    from ganeval.baselines.cli import checkpoint_source, is_checkpoint
+    from ganeval.baselines.cli import checkpoint_source, is_checkpoint, score_own_evaluation
 
     if ref and not inputs:
         raise click.UsageError("--ref names the REAL input: give the generated set FAKE as well")
     wanted = ("REAL", "FAKE") if ref or len(inputs) > 1 else ("FAKE",)
     picked = real_fake(inputs, ref, wanted)
+    if is_checkpoint(picked[-1]):  # a model with an evaluation of its own (a translation model) scores itself
+        real = picked[0] if len(picked) == 2 else None
+        own = score_own_evaluation(picked[-1], real, metrics, samples, dict(options))
+        if own is not None:
+            click.echo(json.dumps(own) if options["as_json"] else format_result(own))
+            return
     picked = tuple(
         checkpoint_source(x, n_samples=samples, seed=options["seed"], device=options["device"])
         if is_checkpoint(x)
