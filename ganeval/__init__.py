@@ -19,6 +19,12 @@ _EXPORTS = {
     "KEY_KID_MEAN": "ganeval.config",
     "KEY_KID_STD": "ganeval.config",
     "KEY_N_FAKE": "ganeval.config",
+    "KEY_FID_PER_CLASS": "ganeval.config",
+    "KEY_INTRA_FID": "ganeval.config",
+    "KEY_COVERAGE": "ganeval.config",
+    "KEY_DENSITY": "ganeval.config",
+    "KEY_RECALL": "ganeval.config",
+    "KEY_PRECISION": "ganeval.config",
     "KEY_N_REAL": "ganeval.config",
     "METRICS": "ganeval.config",
     "Settings": "ganeval.config",
@@ -29,6 +35,7 @@ _EXPORTS = {
     "compute_stats": "ganeval.api",
     "fid": "ganeval.api",
     "inception_score": "ganeval.api",
+    "intra_fid": "ganeval.api",
     "kid": "ganeval.api",
     "score": "ganeval.api",
     "Cache": "ganeval.cache",
@@ -73,16 +80,22 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
-    from ganeval.api import compute_stats, fid, inception_score, kid, score  # noqa: F401
+    from ganeval.api import compute_stats, fid, inception_score, intra_fid, kid, score  # noqa: F401
     from ganeval.cache import Cache  # noqa: F401
     from ganeval.config import (  # noqa: F401
+        KEY_COVERAGE,
+        KEY_DENSITY,
         KEY_FID,
+        KEY_FID_PER_CLASS,
+        KEY_INTRA_FID,
         KEY_IS_MEAN,
         KEY_IS_STD,
         KEY_KID_MEAN,
         KEY_KID_STD,
         KEY_N_FAKE,
         KEY_N_REAL,
+        KEY_PRECISION,
+        KEY_RECALL,
         METRICS,
         Settings,
     )

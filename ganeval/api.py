@@ -14,14 +14,34 @@ import os
 from dataclasses import fields
 from typing import Any
 
-from ganeval.config import KEY_FID, KEY_IS_MEAN, KEY_IS_STD, KEY_KID_MEAN, KEY_KID_STD, Settings, make_settings
+from ganeval.config import (
+    KEY_FID,
+    KEY_FID_PER_CLASS,
+    KEY_INTRA_FID,
+    KEY_IS_MEAN,
+    KEY_IS_STD,
+    KEY_KID_MEAN,
+    KEY_KID_STD,
+    Settings,
+    make_settings,
+)
 from ganeval.errors import check
 from ganeval.extractor import InceptionExtractor
 from ganeval.inputs import Input, Obtained, Pipeline, SkippedFilesWarning, StoreOptions, resolve_input
+from ganeval.labels import input_classes
 from ganeval.results import TWO_SIDED, compute_metrics, needs, parse_metrics
 from ganeval.statsfile import LoadedStats, save_stats
 
-__all__ = ["SkippedFilesWarning", "StoreOptions", "compute_stats", "fid", "inception_score", "kid", "score"]
+__all__ = [
+    "SkippedFilesWarning",
+    "StoreOptions",
+    "compute_stats",
+    "fid",
+    "inception_score",
+    "intra_fid",
+    "kid",
+    "score",
+]
 
 EXTRACTOR_SETTINGS = ("mode", "precision", "weights", "device", "batch_size")
 
@@ -57,6 +77,12 @@ def _at_least_two(item: Input) -> None:
     check(n is None or n >= 2, f"{item.label}: need at least 2 images, got {n}")
 
 
+def intra_fid(real: Any, fake: Any, **options: Any) -> tuple[float, dict[str, float]]:
+    """intra-FID (the mean of the per-class FIDs) and the per-class FIDs (see `score` for classes)."""
+    result = score(real, fake, ("intra_fid",), **options)
+    return float(result[KEY_INTRA_FID]), result[KEY_FID_PER_CLASS]
+
+
 def score(
     real: Any,
     fake: Any = None,
@@ -65,15 +91,19 @@ def score(
     extractor: InceptionExtractor | None = None,
     value_range: tuple[float, float] | None = None,
     settings: Settings | None = None,
+    real_labels: Any = None,
+    fake_labels: Any = None,
     **options: Any,
-) -> dict[str, float | int | None]:
+) -> dict[str, Any]:
     """Several metrics in one pass over each input; returns the result keys of `ganeval.config`.
 
     `real` is the reference, `fake` the generated set; with one input (`fake` None) that input is the
     generated set, which only the Inception Score can rate alone. Options are the fields of
     `ganeval.config.Settings` (mode, batch_size, device, workers, weights, seed, ...) and of
     `ganeval.inputs.StoreOptions` (cache, force, verify, data_root, download, max_pixels). A statistics file
-    gives FID only; its count is None when the file does not record it.
+    gives FID only; its count is None when the file does not record it. intra-FID needs classes:
+    labelled datasets and folders with one subfolder per class carry them, other inputs take
+    `real_labels` / `fake_labels` (numbers or names, one per image).
     """
     pipeline, resolved = make_pipeline(extractor, settings, options)
     wanted = parse_metrics(metrics)
@@ -88,6 +118,9 @@ def score(
     real_needs, fake_needs = needs(wanted)
     real_item = resolve_input(real, "real", pipeline.store, value_range) if real is not None else None
     fake_item = resolve_input(fake, "fake", pipeline.store, value_range)
+    if fake_needs.classes:  # labels before any pass, so a missing one costs nothing
+        real_classes = input_classes(real, real_item, pipeline.store, real_labels)
+        fake_classes = input_classes(fake, fake_item, pipeline.store, fake_labels)
     for item in (real_item, fake_item):  # before any pass over the other input, not after it
         if item is not None:
             _at_least_two(item)
@@ -96,10 +129,14 @@ def score(
         pipeline.extractor.require_head()
     got_real = None
     if real_item is not None:  # a real set no metric reads is only counted (a reference without its data)
-        got_real = (
-            pipeline.obtain(real_item, **vars(real_needs)) if real_needs.anything else Obtained(real_item.count())
-        )
-    got_fake = pipeline.obtain(fake_item, **vars(fake_needs))
+        got_real = Obtained(real_item.count())
+        if real_needs.stats or real_needs.features:
+            got_real = pipeline.obtain(real_item, **real_needs.pipeline_parts())
+        if real_needs.classes:
+            got_real.class_stats = pipeline.obtain_classes(real_item, real_classes)
+    got_fake = pipeline.obtain(fake_item, **fake_needs.pipeline_parts())
+    if fake_needs.classes:
+        got_fake.classes = fake_classes
     return compute_metrics(wanted, got_real, got_fake, resolved)
 
 

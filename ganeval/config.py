@@ -11,10 +11,16 @@ KEY_IS_MEAN = "is_mean"
 KEY_IS_STD = "is_std"
 KEY_KID_MEAN = "kid_mean"
 KEY_KID_STD = "kid_std"
+KEY_PRECISION = "precision"
+KEY_RECALL = "recall"
+KEY_DENSITY = "density"
+KEY_COVERAGE = "coverage"
+KEY_INTRA_FID = "intra_fid"  # the mean over classes of the per-class FIDs
+KEY_FID_PER_CLASS = "fid_per_class"  # {class: FID}
 KEY_N_REAL = "n_real"  # images (or statistics' count) of the reference, the first of two inputs
 KEY_N_FAKE = "n_fake"  # images of the generated set, the second of two inputs or the only one
 
-METRICS = ("fid", "is", "kid")
+METRICS = ("fid", "is", "kid", "pr", "dc", "intra_fid")
 
 # Choices of the settings below, here so that the command line offers them without importing torch.
 MODES = ("tf", "pytorch", "clean")  # ganeval.inception.preprocess
@@ -41,6 +47,9 @@ class Settings:
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     kid_degree: int = 3
+    pr_k: int = 3  # precision/recall: k-th neighbour radii, `<=` (torch-fidelity's and StyleGAN's rule)
+    dc_k: int = 5  # density/coverage: k-th neighbour radii, `<` (the prdc package's rule)
+    knn_samples: int | None = None  # k-NN metrics on a seeded subsample of each set; None: every image
     seed: int = 2020  # torch-fidelity's default seed for the IS shuffle and the KID subsets
 
 

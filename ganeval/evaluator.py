@@ -85,14 +85,20 @@ class Evaluator:
         return self.scorer.reference_pool3
 
     def evaluate(
-        self, sample_fn: SampleFn, n: int | None = None, value_range: tuple[float, float] = (-1.0, 1.0)
-    ) -> dict[str, float | int]:
-        """Scores of `n` images from `sample_fn(batch_size)` (float N x C x H x W in `value_range`)."""
+        self,
+        sample_fn: SampleFn,
+        n: int | None = None,
+        value_range: tuple[float, float] = (-1.0, 1.0),
+        labels: Any = None,
+    ) -> dict[str, Any]:
+        """Scores of `n` images from `sample_fn(batch_size)` (float N x C x H x W in `value_range`); `labels`
+        are the classes of the `n` images in the order drawn (intra-FID)."""
         n = n or self.n_samples
         metrics = (*self.metrics, "is") if self._auto_is and n >= self.is_splits else self.metrics
         self.scorer.reset()
         try:
-            self.scorer.update_source(GeneratorSource(sample_fn, n, value_range, self.batch_size, self.seed))
+            samples = GeneratorSource(sample_fn, n, value_range, self.batch_size, self.seed)
+            self.scorer.update_source(samples, labels=labels)
             subset = min(self.kid_subset_size, n, self.n_reference or n)
             return self.scorer._compute(metrics, replace(self.scorer.settings, kid_subset_size=subset))
         finally:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -207,11 +208,20 @@ class FeatureState:
     loop's GPU) or copied to host memory without waiting for the GPU (`on_host=True`, long passes).
     """
 
-    def __init__(self, stats: bool = False, keep_pool3: bool = False, logits: bool = False, on_host: bool = True):
+    def __init__(
+        self,
+        stats: bool = False,
+        keep_pool3: bool = False,
+        logits: bool = False,
+        on_host: bool = True,
+        classes: bool = False,
+    ):
         self.accumulator = GaussianAccumulator() if stats else None
-        self.keep_pool3, self.keep_logits, self.on_host = keep_pool3, logits, on_host
+        self.keep_pool3, self.keep_logits, self.on_host = keep_pool3 or classes, logits, on_host
+        self.keep_classes = classes
         self._pool3: list[torch.Tensor] = []
         self._logits: list[torch.Tensor] = []
+        self._classes: list[np.ndarray] = []  # the class of each kept row (intra-FID)
         self.report = LoadReport()
 
     @property
@@ -228,6 +238,14 @@ class FeatureState:
             self._logits.append(self._keep(logits))
         if count:
             self.report.n_images += len(pool3)
+
+    def add_classes(self, classes: np.ndarray) -> None:
+        """The classes of rows added (in order); they must end up one per row."""
+        self._classes.append(np.asarray(classes, dtype=str))
+
+    @property
+    def classes(self) -> np.ndarray | None:
+        return np.concatenate(self._classes) if self._classes else None
 
     def _keep(self, x: torch.Tensor) -> torch.Tensor:
         # Copied to (pinned) host memory without waiting; `pool3` and `logits` wait before reading.

@@ -99,6 +99,8 @@ class Obtained:
     pool3: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     meta: dict[str, Any] | None = None  # the metadata of what was loaded or computed
+    class_stats: dict[str, GaussianStats] | None = None  # intra-FID: each class's statistics
+    classes: Any = None  # intra-FID: the class of each row of `pool3` (numpy strings)
 
 
 def resolve_input(obj: Any, label: str, store: StoreOptions, value_range: tuple[float, float] | None) -> Input:
@@ -191,6 +193,16 @@ class Pipeline:
 
     def wanted(self, required: bool) -> dict[str, Any]:
         return {"weights_sha256": self.digest(required), "mode": self.mode, "layer": FEATURE_LAYER}
+
+    def obtain_classes(self, item: Input, classes: Any) -> dict[str, GaussianStats]:
+        """Each class's statistics, one subset of `item`'s images per class, each cached like any input."""
+        from ganeval.labels import class_subsets
+
+        out = {}
+        for name, subset in class_subsets(item.source, classes, item.label).items():
+            part = Input(label=f"{item.label}{{class {name}}}", source=subset, cacheable=item.cacheable)
+            out[name] = self.obtain(part, stats=True).stats
+        return out
 
     def obtain(self, item: Input, stats: bool = False, features: bool = False, logits: bool = False) -> Obtained:
         if item.loaded is not None:

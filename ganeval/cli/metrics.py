@@ -12,33 +12,58 @@ from ganeval.cli.options import (
     CONVENTION,
     is_options,
     kid_options,
+    knn_options,
     metric_options,
     real_fake,
     source_options,
     store_options,
 )
 from ganeval.cli.torchrun import is_rank0, torchrun_aware
-from ganeval.config import KEY_FID, KEY_IS_MEAN, KEY_IS_STD, KEY_KID_MEAN, KEY_KID_STD, KEY_N_FAKE, KEY_N_REAL
+from ganeval.config import (
+    KEY_FID,
+    KEY_FID_PER_CLASS,
+    KEY_IS_MEAN,
+    KEY_IS_STD,
+    KEY_KID_MEAN,
+    KEY_KID_STD,
+    KEY_N_FAKE,
+    KEY_N_REAL,
+    METRICS,
+)
+
+PAIRED = {KEY_IS_STD, KEY_KID_STD}  # printed beside their means
 
 
-def run_metrics(real: Any, fake: Any, metrics: str, as_json: bool, quiet: bool, **options: Any) -> None:
+def run_metrics(
+    real: Any, fake: Any, metrics: str, as_json: bool, quiet: bool, fake_labels: Any = None, **options: Any
+) -> None:
     from ganeval import api
 
-    result = api.score(real, fake, metrics, progress=not quiet, **store_options(options))
+    result = api.score(real, fake, metrics, progress=not quiet, fake_labels=fake_labels, **store_options(options))
     click.echo(json.dumps(result) if as_json else format_result(result))
 
 
 def format_result(result: dict[str, Any]) -> str:
+    """One line per metric (means with their spread), the per-class FIDs, then the image counts."""
     lines = []
-    if KEY_FID in result:
-        lines.append(f"FID: {result[KEY_FID]:.6f}")
-    if KEY_IS_MEAN in result:
-        lines.append(f"IS: {result[KEY_IS_MEAN]:.6f} ± {result[KEY_IS_STD]:.6f}")
-    if KEY_KID_MEAN in result:
-        lines.append(f"KID: {result[KEY_KID_MEAN]:.8f} ± {result[KEY_KID_STD]:.8f}")
+    for key, value in result.items():
+        if key in PAIRED or key in (KEY_N_REAL, KEY_N_FAKE) or key == KEY_FID_PER_CLASS:
+            continue
+        if key == KEY_FID:
+            lines.append(f"FID: {value:.6f}")
+        elif key == KEY_IS_MEAN:
+            lines.append(f"IS: {value:.6f} ± {result[KEY_IS_STD]:.6f}")
+        elif key == KEY_KID_MEAN:
+            lines.append(f"KID: {value:.8f} ± {result[KEY_KID_STD]:.8f}")
+        elif isinstance(value, float):
+            lines.append(f"{key}: {value:.6g}")
+        else:
+            lines.append(f"{key}: {value}")
+    if KEY_FID_PER_CLASS in result:
+        lines.append("FID per class: " + ", ".join(f"{c}={v:.4f}" for c, v in result[KEY_FID_PER_CLASS].items()))
     counts = [f"{role}={_count(result[key])}" for role, key in (("real", KEY_N_REAL), ("fake", KEY_N_FAKE))
               if key in result]  # fmt: skip
-    return "\n".join([*lines, "images: " + ", ".join(counts)])
+    return "\n".join([*lines, "images: " + ", ".join(counts)] if counts else lines)
 
 
 def _count(n: int | None) -> str:
@@ -90,20 +115,37 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
     With one input (no --ref) that input is the generated set, which only IS can rate alone. An input may
     be a checkpoint of `ganeval train-baseline`: its generator is rebuilt and sampled (--samples images,
     class-balanced for cgan, seeded by --seed) without writing images.
+
+    Metrics: fid; is; kid; pr (precision and recall, k-NN balls with <=, k = --pr-k); dc (density and
+    coverage, <, k = --dc-k); intra_fid (the mean of per-class FIDs: REAL a labelled dataset such as
+    cifar10-jpeg:test or a folder with one subfolder per class, FAKE a folder with class subfolders or a
+    conditional checkpoint sampled --samples-per-class times per class). pr and dc use the Inception pool3
+    features of the same pass as FID and KID.
     """,
 )
 @click.argument("inputs", nargs=-1, metavar="REAL [FAKE]")
-@click.option("--metrics", default="fid", show_default=True, help="Comma-separated subset of fid,is,kid.")
+@click.option("--metrics", default="fid", show_default=True, help=f"Comma-separated subset of {','.join(METRICS)}.")
 @is_options
 @kid_options
-@click.option("--samples", type=click.IntRange(min=2), default=10_000, show_default=True,
-              help="Images sampled when an input is a baseline checkpoint (.pt).")  # fmt: skip
+@knn_options
+@click.option(
+    "--samples",
+    type=click.IntRange(min=2),
+    default=10_000,
+    show_default=True,
+    help="Images sampled when an input is a baseline checkpoint (.pt).",
+)
+@click.option("--samples-per-class", type=click.IntRange(min=2), default=None,
+              help="Conditional checkpoints: images per class (intra-FID) [default: --samples / classes].")  # fmt: skip
 @metric_options
 @source_options
 @friendly_errors()
 @torchrun_aware
-def score_command(inputs: tuple[str, ...], ref: str | None, metrics: str, samples: int, **options: Any) -> None:
-    from ganeval.baselines.cli import checkpoint_source, is_checkpoint, score_own_evaluation
+def score_command(
+    inputs: tuple[str, ...], ref: str | None, metrics: str, samples: int, samples_per_class: int | None, **options: Any
+) -> None:
+    from ganeval.baselines.cli import is_checkpoint, score_own_evaluation
+    from ganeval.cli.checkpoints import checkpoint_input
 
     if ref and not inputs:
         raise click.UsageError("--ref names the REAL input: give the generated set FAKE as well")
@@ -115,14 +157,12 @@ def score_command(inputs: tuple[str, ...], ref: str | None, metrics: str, sample
         if own is not None:
             click.echo(json.dumps(own) if options["as_json"] else format_result(own))
             return
-    picked = tuple(
-        checkpoint_source(x, n_samples=samples, seed=options["seed"], device=options["device"])
-        if is_checkpoint(x)
-        else x
-        for x in picked
-    )
+    labels = None
+    if is_checkpoint(picked[-1]):
+        source, labels = checkpoint_input(picked[-1], samples, samples_per_class, options["seed"], options["device"])
+        picked = (*picked[:-1], source)
     real, fake = (None, picked[0]) if len(picked) == 1 else picked
-    run_metrics(real, fake, metrics, **options)
+    run_metrics(real, fake, metrics, fake_labels=labels if "intra_fid" in metrics else None, **options)
 
 
 @click.command("stats")

@@ -84,6 +84,20 @@ def kid_options(func: Callable) -> Callable:
     return func
 
 
+def knn_options(func: Callable) -> Callable:
+    options = [
+        click.option("--pr-k", type=click.IntRange(min=1), default=DEFAULTS.pr_k, show_default=True,
+                     help="precision/recall: radius of each point = distance to its k-th neighbour (<=)."),
+        click.option("--dc-k", type=click.IntRange(min=1), default=DEFAULTS.dc_k, show_default=True,
+                     help="density/coverage: radius = distance to the k-th neighbour (<)."),
+        click.option("--knn-samples", type=click.IntRange(min=2), default=None,
+                     help="k-NN metrics on a seeded subsample of this many images per set [default: all]."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def is_options(func: Callable) -> Callable:
     return click.option("--splits", "is_splits", type=click.IntRange(min=1), default=DEFAULTS.is_splits,
                         show_default=True, help="IS: chunks the score is averaged over.")(func)  # fmt: skip
