@@ -36,22 +36,28 @@ class RankDeficientWarning(UserWarning):
 def trace_sqrt_product_eig(sigma_a: np.ndarray, sigma_b: np.ndarray, device: torch.device) -> float:
     """tr(sqrt(Sigma_a Sigma_b)) from the eigenvalues of the product, computed in float64 torch.
 
-    Sigma_a Sigma_b is similar to the symmetric M = Sigma_a^1/2 Sigma_b Sigma_a^1/2, so both have the same
-    eigenvalues, which are real and >= 0 for PSD covariances: the trace of the root is the sum of their
-    square roots. Taking them from M with symmetric eigensolvers (two `eigh`, faster than one general
-    `eigvals`) keeps them real; eigenvalues below the round-off floor d * eps * max count as exact zeros.
-    That matters when n <= d: a general eigensolver scatters the thousands of zero eigenvalues of a
-    rank-deficient product into tiny complex values whose roots add up, so identical inputs of a few
-    images give FID -1e-3 in torch-fidelity and pytorch-fid, and exactly 0 here. A clearly negative
-    eigenvalue (below -1e-6 of the largest) cannot come from round-off: a covariance is not PSD.
+    For any factor Sigma_a = U U^T, Sigma_a Sigma_b has the nonzero eigenvalues of the symmetric U^T Sigma_b U,
+    which are real and >= 0 for PSD covariances: the trace of the root is the sum of their square roots.
+    U is the Cholesky factor when Sigma_a is positive definite (n > d: one Cholesky and one `eigvalsh`, a
+    fraction of a general eigensolver's time), else the r columns of Sigma_a's eigenvectors with nonzero
+    eigenvalues scaled by their roots (n <= d: the second eigenproblem is only r x r). Eigenvalues below
+    the round-off floor d * eps * max count as exact zeros. That matters when n <= d: a general
+    eigensolver scatters the thousands of zero eigenvalues of a rank-deficient product into tiny complex
+    values whose roots add up, so identical inputs of a few images give FID -1e-3 in torch-fidelity and
+    pytorch-fid. A clearly negative eigenvalue (below -1e-6 of the largest) cannot come from round-off:
+    a covariance is not PSD.
     """
     a = torch.from_numpy(np.ascontiguousarray(sigma_a)).to(device=device, dtype=torch.float64)
     b = torch.from_numpy(np.ascontiguousarray(sigma_b)).to(device=device, dtype=torch.float64)
+    a, b = (a + a.T) / 2, (b + b.T) / 2
     floor = a.shape[0] * torch.finfo(torch.float64).eps
-    w_a, v_a = torch.linalg.eigh((a + a.T) / 2)
-    _check_psd(w_a, "first")
-    root_a = (v_a * w_a.clamp(min=0).sqrt()) @ v_a.T
-    m = root_a @ b @ root_a
+    factor, info = torch.linalg.cholesky_ex(a)
+    if int(info) != 0:  # singular (n <= d) or not PSD: the eigenvectors that carry Sigma_a's range
+        w_a, v_a = torch.linalg.eigh(a)
+        _check_psd(w_a, "first")
+        kept = w_a > floor * w_a.abs().max()
+        factor = v_a[:, kept] * w_a[kept].sqrt()
+    m = factor.T @ b @ factor
     w = torch.linalg.eigvalsh((m + m.T) / 2)
     _check_psd(w, "second")
     w = torch.where(w > floor * w.abs().max(), w, torch.zeros_like(w))
