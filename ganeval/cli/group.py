@@ -9,6 +9,7 @@ import click
 
 from ganeval._version import __version__
 from ganeval.baselines.cli import train_baseline
+from ganeval.cli.bench import benchmark_command, report_command
 from ganeval.cli.metrics import fid_command, is_command, kid_command, score_command, stats_command
 from ganeval.cli.options import CONVENTION
 from ganeval.cli.store import cache_group, refs_group, weights_group
@@ -33,8 +34,8 @@ def main() -> None:
     pass
 
 
-for command in (fid_command, kid_command, is_command, score_command, stats_command, weights_group,
-                cache_group, refs_group, train_baseline):  # fmt: skip
+for command in (fid_command, kid_command, is_command, score_command, stats_command, benchmark_command,
+                report_command, weights_group, cache_group, refs_group, train_baseline):  # fmt: skip
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -1,0 +1,277 @@
+"""`ganeval benchmark`: many inputs scored against one reference, one JSON line per (input, repeat).
+
+The network is loaded once and the reference obtained once (through the cache) for the whole run; each
+input costs only its own images. Every record carries what a reader needs to trust and reproduce it
+(`ganeval.records`). Running the same command again skips every (input, repeat, settings) already in the
+file, so a killed benchmark continues where it stopped; an input whose fingerprint changed is scored
+again. A failing input is recorded as an error line and the others go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganeval._version import __version__
+from ganeval.errors import GanevalError, InputError, check
+from ganeval.records import RecordWriter, read_records, settings_key
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+@dataclass(frozen=True)
+class BenchInput:
+    """One thing to score: images (a folder, archive, array, dataset) or a generator checkpoint."""
+
+    path: str
+    kind: str  # folder | archive | array | dataset | checkpoint
+    step: int | None = None
+    recipe: str | None = None
+    run: str | None = None  # the training-run folder a checkpoint came from
+
+    def describe(self) -> dict[str, Any]:
+        return {"path": self.path, "kind": self.kind, "step": self.step, "recipe": self.recipe, "run": self.run}
+
+
+def read_input_list(path: str | os.PathLike) -> list[str]:
+    """One input per line of a text file; blank lines and `#` comments are skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read the input list {path}: {exc}") from None
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def _checkpoint_meta(path: Path) -> tuple[int | None, str | None]:
+    from ganeval.baselines import read_checkpoint
+
+    state = read_checkpoint(path)
+    return int(state.get("step", 0)), (state.get("recipe") or {}).get("name")
+
+
+def expand_inputs(specs: list[str]) -> list[BenchInput]:
+    """Inputs as given, a training-run folder (one holding checkpoints) expanded to each of its checkpoints with
+    its step (one per step: `best.pt` and `last.pt` of the same step count once); unreadable checkpoints are
+    kept, to be recorded as errors."""
+    out: list[BenchInput] = []
+    for spec in specs:
+        path = Path(spec)
+        checkpoints = sorted(p for p in path.glob("*") if p.suffix in CHECKPOINT_SUFFIXES) if path.is_dir() else []
+        if checkpoints:
+            seen: set[int | None] = set()
+            for ckpt in sorted(checkpoints, key=lambda p: (p.name not in ("last.pt", "best.pt"), p.name)):
+                try:
+                    step, recipe = _checkpoint_meta(ckpt)
+                except GanevalError:
+                    step, recipe = None, None
+                if step is not None and step in seen:
+                    continue
+                seen.add(step)
+                out.append(BenchInput(str(ckpt), "checkpoint", step, recipe, run=str(path)))
+        elif path.is_file() and path.suffix in CHECKPOINT_SUFFIXES:
+            try:
+                step, recipe = _checkpoint_meta(path)
+            except GanevalError:
+                step, recipe = None, None
+            out.append(BenchInput(spec, "checkpoint", step, recipe))
+        else:
+            out.append(BenchInput(spec, _kind(spec)))
+    return sorted(dict.fromkeys(out), key=lambda b: (b.run or b.path, b.step if b.step is not None else -1, b.path))
+
+
+def _kind(spec: str) -> str:
+    if os.path.isdir(spec):
+        return "folder"
+    if spec.lower().endswith((".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+        return "archive"
+    if spec.lower().endswith((".npy", ".npz")):
+        return "array"
+    return "dataset"
+
+
+def file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _identity(item: Any) -> dict[str, Any]:
+    """What identifies a reference without computing it: a registered reference's expected fingerprint, a
+    statistics file's contents, or the fingerprint of its images."""
+    if item.reference is not None:
+        registry, ref, part = item.reference
+        return {"fingerprint": ref.expected(part), "source": ref.source, "n": item.count()}
+    if item.loaded is not None:
+        return {"fingerprint": file_digest(item.loaded.path) if os.path.isfile(item.loaded.path) else None,
+                "n": item.loaded.n}  # fmt: skip
+    return {"fingerprint": item.source.fingerprint, "n": len(item.source)}
+
+
+class Benchmark:
+    """One reference, one network, many inputs (see the module docstring)."""
+
+    def __init__(
+        self,
+        reference: Any,
+        metrics: tuple[str, ...] | str,
+        *,
+        samples: int = 10_000,
+        samples_per_class: int | None = None,
+        repeats: int = 1,
+        progress: bool = True,
+        log: Callable[[str], None] | None = None,
+        **options: Any,
+    ):
+        from ganeval.api import make_pipeline
+        from ganeval.inputs import resolve_input
+        from ganeval.results import needs, parse_metrics
+
+        check(repeats >= 1, f"repeats must be at least 1, got {repeats}")
+        self.metrics = parse_metrics(metrics)
+        self.samples, self.samples_per_class, self.repeats = samples, samples_per_class, repeats
+        self.progress, self.log = progress, log or (lambda line: print(line, file=sys.stderr))
+        options.setdefault("cache", True)
+        self.pipeline, self.settings = make_pipeline(None, None, {**options, "progress": progress})
+        self.real_needs, self.fake_needs = needs(self.metrics)
+        self._reference_spec = reference
+        self._reference_item = resolve_input(reference, "reference", self.pipeline.store, value_range=None)
+        self._reference: Any = None  # obtained when the first input needs it: a finished run reads nothing
+        extractor = self.pipeline.extractor  # loaded once, here
+        if self.fake_needs.logits:
+            extractor.require_head()
+        self.record_settings = {
+            "metrics": list(self.metrics),
+            "reference": {"name": self._reference_item.label, **_identity(self._reference_item)},
+            "weights_sha256": extractor.weights_sha256,
+            "mode": extractor.mode,
+            "layer": "pool3",
+            "precision": extractor.precision,
+            "samples": samples,
+            "samples_per_class": samples_per_class,
+            "seed": self.settings.seed,
+            **{k: getattr(self.settings, k) for k in ("kid_subsets", "kid_subset_size", "kid_degree", "is_splits",
+                                                      "pr_k", "dc_k", "knn_samples", "fid_method")},
+        }  # fmt: skip
+        self.key = settings_key(self.record_settings)
+
+    @property
+    def reference(self) -> Any:
+        if self._reference is None:
+            self._reference = self._obtain_reference(self._reference_spec, self._reference_item)
+        return self._reference
+
+    def _obtain_reference(self, reference: Any, item: Any) -> Any:
+        from ganeval.inputs import Obtained
+        from ganeval.labels import input_classes
+
+        got = Obtained(item.count())
+        if self.real_needs.stats or self.real_needs.features:
+            got = self.pipeline.obtain(item, **self.real_needs.pipeline_parts())
+        if self.real_needs.classes:
+            classes = input_classes(reference, item, self.pipeline.store)
+            got.class_stats = self.pipeline.obtain_classes(item, classes)
+        return got
+
+    def run(self, inputs: list[BenchInput], out: str | os.PathLike) -> tuple[list[dict], int]:
+        """Score every (input, repeat) not yet in `out`; returns (this settings' records in `out`, failures)."""
+        from tqdm import tqdm
+
+        writer = RecordWriter(out)
+        done = {
+            (r["input"]["path"], r["input"].get("fingerprint"), r["repeat"])
+            for r in read_records(out)
+            if r.get("status") == "ok" and r.get("settings_key") == self.key
+        }
+        failures = 0
+        jobs = [(b, r) for b in inputs for r in range(self.repeats)]
+        fingerprints: dict[str, str | None] = {}
+        with tqdm(total=len(jobs), unit="input", desc="benchmark", disable=not self.progress, position=0) as bar:
+            for bench_input, repeat in jobs:
+                if bench_input.path not in fingerprints:
+                    fingerprints[bench_input.path] = self._fingerprint(bench_input)
+                fingerprint = fingerprints[bench_input.path]
+                if (bench_input.path, fingerprint, repeat) in done:
+                    bar.update(1)
+                    continue
+                record = self._score(bench_input, fingerprint, repeat)
+                writer.write(record)
+                failures += record["status"] != "ok"
+                tqdm.write(_summary(record), file=sys.stderr)
+                bar.update(1)
+        mine = [r for r in read_records(out) if r.get("settings_key") == self.key]
+        return mine, failures
+
+    def _fingerprint(self, bench_input: BenchInput) -> str | None:
+        from ganeval.sources import as_source
+
+        try:
+            if bench_input.kind == "checkpoint":
+                return file_digest(bench_input.path)
+            store = self.pipeline.store
+            return as_source(bench_input.path, data_root=store.data_root, verify=store.verify).fingerprint
+        except (GanevalError, OSError):
+            return None  # recorded as an error when scored
+
+    def _score(self, bench_input: BenchInput, fingerprint: str | None, repeat: int) -> dict[str, Any]:
+        import torch
+
+        seed = self.settings.seed + repeat
+        started = time.perf_counter()
+        record: dict[str, Any] = {
+            "status": "ok", "error": None, "input": {**bench_input.describe(), "fingerprint": fingerprint},
+            "repeat": repeat, "seed": seed, "metrics": None, "reference": self.record_settings["reference"],
+            "settings": {**self.record_settings, "batch_size": self.pipeline.extractor.batch_size},
+            "settings_key": self.key, "versions": {"ganeval": __version__, "torch": torch.__version__},
+            "device": str(self.pipeline.extractor.device),
+        }  # fmt: skip
+        try:
+            record["metrics"] = self._metrics(bench_input, seed)
+        except GanevalError as exc:
+            record["status"], record["error"] = "error", str(exc).splitlines()[0]
+        except (OSError, RuntimeError, ValueError) as exc:  # a file that breaks a reader: that input only
+            record["status"], record["error"] = "error", f"{type(exc).__name__}: {exc}".splitlines()[0]
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        record["timestamp"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        return record
+
+    def _metrics(self, bench_input: BenchInput, seed: int) -> dict[str, Any]:
+        from ganeval.inputs import resolve_input
+        from ganeval.labels import input_classes
+        from ganeval.results import compute_metrics
+
+        labels = None
+        fake: Any = bench_input.path
+        if bench_input.kind == "checkpoint":
+            from ganeval.cli.checkpoints import checkpoint_input
+
+            device = str(self.pipeline.extractor.device)
+            fake, labels = checkpoint_input(bench_input.path, self.samples, self.samples_per_class, seed, device)
+        item = resolve_input(fake, "fake", self.pipeline.store, value_range=None)
+        n = item.count()
+        check(n is None or n >= 2, f"{item.label}: need at least 2 images, got {n}")
+        classes = input_classes(fake, item, self.pipeline.store, labels) if self.fake_needs.classes else None
+        got = self.pipeline.obtain(item, **self.fake_needs.pipeline_parts())
+        got.classes = classes
+        settings = replace(self.settings, seed=seed)
+        result = compute_metrics(self.metrics, self.reference, got, settings)
+        return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in result.items()}
+
+
+def _summary(record: dict[str, Any]) -> str:
+    where = record["input"]["path"] + (f" @ step {record['input']['step']}" if record["input"]["step"] else "")
+    if record["status"] != "ok":
+        return f"ganeval: {where}: error: {record['error']}"
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items()
+                      if isinstance(v, float) and not k.endswith("_std"))  # fmt: skip
+    return f"ganeval: {where} (repeat {record['repeat']}): {shown} ({record['seconds']:.1f} s)"

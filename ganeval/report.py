@@ -1,0 +1,187 @@
+"""`ganeval report`: result records (`ganeval.records`) as tables and training curves.
+
+One row per input (a folder, or a checkpoint at its step), one column per metric, the mean ± std over the
+repeats, the best value of each column marked. Records computed with different settings (weights, mode,
+reference, precision, metric options) are never mixed in one column: each group of settings gets its own
+table, introduced by what differs. Error records are listed, not averaged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ganeval.errors import InputError, check
+from ganeval.records import read_records
+
+FORMATS = ("md", "csv", "json", "latex")
+LOWER_IS_BETTER = ("fid", "kid", "intra_fid", "reverse_kl", "cycle", "l1", "fd")
+HIGHER_IS_BETTER = ("is", "precision", "recall", "density", "coverage", "modes_covered", "high_quality", "psnr")
+RENAMED = {"kid_mean": "kid", "is_mean": "is"}  # the within-record spreads (kid_std, is_std) are not columns
+ROW_KEYS = ("input", "step")
+
+
+def direction(metric: str) -> int:
+    """-1 lower is better, +1 higher is better, 0 unknown (not marked)."""
+    base = metric.split("_")[0] if metric not in RENAMED.values() else metric
+    if metric.startswith(LOWER_IS_BETTER) or base in LOWER_IS_BETTER:
+        return -1
+    if metric.startswith(HIGHER_IS_BETTER) or base in HIGHER_IS_BETTER:
+        return 1
+    return 0
+
+
+def load(paths: list[str]) -> list[dict[str, Any]]:
+    records = [r for p in paths for r in read_records(p)]
+    for p in paths:
+        check(Path(p).exists(), f"no such file: {p}")
+    check(bool(records), f"no records in {', '.join(paths)}")
+    return records
+
+
+def groups(records: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Records split by their settings, largest group first."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_key.setdefault(record.get("settings_key", "?"), []).append(record)
+    return sorted(by_key.items(), key=lambda kv: -len(kv[1]))
+
+
+def differences(records_by_group: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
+    """One line per group naming the settings in which it differs from the others."""
+    settings = [g[1][0].get("settings", {}) for g in records_by_group]
+    keys = sorted({k for s in settings for k in s})
+    varying = [k for k in keys if len({json.dumps(s.get(k), sort_keys=True, default=str) for s in settings}) > 1]
+    varying = [k for k in varying if k != "batch_size"]
+    return [", ".join(f"{k}={_short(s.get(k))}" for k in varying) or "same settings" for s in settings]
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:16] + "..."
+
+
+def metric_columns(records: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for r in records:
+        for key, value in (r.get("metrics") or {}).items():
+            name = RENAMED.get(key, key)
+            if isinstance(value, (int, float)) and not key.startswith("n_") and not key.endswith("_std"):
+                seen[name] = None
+    return list(seen)
+
+
+def summary(records: list[dict[str, Any]], sort: str | None = None) -> pd.DataFrame:
+    """Mean and std over repeats per input, for one group of settings; numeric columns NAME and NAME_std."""
+    ok = [r for r in records if r.get("status") == "ok"]
+    columns = metric_columns(ok)
+    rows = []
+    for r in ok:
+        metrics = {RENAMED.get(k, k): v for k, v in r["metrics"].items()}
+        rows.append({"input": r["input"]["path"], "step": r["input"].get("step"), "run": r["input"].get("run"),
+                     "repeat": r["repeat"], "n_real": metrics.get("n_real"), "n_fake": metrics.get("n_fake"),
+                     **{c: metrics.get(c) for c in columns}})  # fmt: skip
+    check(bool(rows), "no successful records to report")
+    df = pd.DataFrame(rows)
+    df["step"] = df["step"].astype("Int64")
+    keys = ["input", "step"]
+    grouped = df.groupby(keys, dropna=False, sort=False)
+    table = grouped[columns].mean()
+    spread = grouped[columns].std(ddof=0).add_suffix("_std")
+    counts = grouped.agg(run=("run", "first"), repeats=("repeat", "nunique"), n_real=("n_real", "first"),
+                         n_fake=("n_fake", "first"))  # fmt: skip
+    out = pd.concat([counts, table, spread], axis=1).reset_index()
+    if sort is not None:
+        name = RENAMED.get(sort, sort)
+        check(name in columns, f"cannot sort by {sort!r}; columns: {', '.join(columns)}")
+        out = out.sort_values(name, ascending=direction(name) <= 0, kind="stable")
+    return out.reset_index(drop=True)
+
+
+def best_rows(table: pd.DataFrame, columns: list[str]) -> dict[str, int]:
+    """For each metric with a direction, the row index of its best mean (nothing to mark in a single row)."""
+    best: dict[str, int] = {}
+    if len(table) < 2:
+        return best
+    for c in columns:
+        d = direction(c)
+        values = table[c].astype(float)
+        if d and values.notna().any():
+            best[c] = int(values.idxmin() if d < 0 else values.idxmax())
+    return best
+
+
+def _cell(mean: float, std: float, repeats: int) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return ""
+    text = f"{mean:.4g}"
+    return f"{text} ± {std:.2g}" if repeats > 1 and std == std else text
+
+
+def render(table: pd.DataFrame, fmt: str) -> str:
+    """The table as Markdown, CSV, JSON or LaTeX, the best value of each metric marked."""
+    check(fmt in FORMATS, f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    columns = [c for c in table.columns if c not in ("input", "step", "run", "repeats", "n_real", "n_fake")
+               and not c.endswith("_std")]  # fmt: skip
+    best = best_rows(table, columns)
+    if fmt == "csv":
+        marked = table.copy()
+        marked["best"] = [" ".join(c for c, i in best.items() if i == row) for row in range(len(table))]
+        return marked.to_csv(index=False)
+    if fmt == "json":
+        rows = json.loads(table.to_json(orient="records"))
+        for i, row in enumerate(rows):
+            row["best"] = [c for c, j in best.items() if j == i]
+        return json.dumps(rows, indent=2)
+    header = ["input", "step", "n_real", "n_fake", *columns]
+    lines = []
+    for i, row in table.iterrows():
+        cells = [str(row["input"]), "" if pd.isna(row["step"]) else str(row["step"]),
+                 _count(row["n_real"]), _count(row["n_fake"])]  # fmt: skip
+        for c in columns:
+            text = _cell(row[c], row.get(f"{c}_std"), int(row["repeats"]))
+            if best.get(c) == i and text:
+                text = f"**{text}**" if fmt == "md" else f"\\textbf{{{text}}}"
+            cells.append(text)
+        lines.append(cells)
+    if fmt == "md":
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |" for cells in lines]
+        return "\n".join(out)
+    escaped = [[c.replace("_", "\\_").replace("±", "$\\pm$") for c in cells] for cells in lines]
+    out = ["\\begin{tabular}{" + "l" * 4 + "r" * len(columns) + "}", "\\toprule",
+           " & ".join(h.replace("_", "\\_") for h in header) + " \\\\", "\\midrule"]  # fmt: skip
+    out += [" & ".join(cells) + " \\\\" for cells in escaped]
+    return "\n".join([*out, "\\bottomrule", "\\end{tabular}"])
+
+
+def _count(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(int(value))
+
+
+def errors(records: list[dict[str, Any]]) -> list[str]:
+    return [f"{r['input']['path']} (repeat {r['repeat']}): {r['error']}" for r in records if r.get("status") != "ok"]
+
+
+def plot(records: list[dict[str, Any]], path: str | Path) -> int:
+    """Each metric against training step, one line per run; returns the number of runs drawn."""
+    from ganeval.plots import Panel, save_panels
+
+    ok = [r for r in records if r.get("status") == "ok" and r["input"].get("step") is not None]
+    if not ok:
+        raise InputError("nothing to plot: no record has a training step (score training-run folders)")
+    table = summary(ok)
+    table["run"] = table["run"].fillna(table["input"])
+    columns = [c for c in metric_columns(ok) if c in table]
+    panels = []
+    for c in columns:
+        series = {}
+        for run, part in table.sort_values("step").groupby("run", sort=True):
+            series[str(run)] = (part["step"].astype(float).tolist(), part[c].astype(float).tolist())
+        panels.append(Panel(c, series, "training step", c))
+    save_panels(panels, path, columns=min(3, len(panels)))
+    return table["run"].nunique()
