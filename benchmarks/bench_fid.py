@@ -47,8 +47,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--workers",
         type=int,
-        help="decoding processes for ganeval and pytorch-fid (default: min(4, 2 x CPUs) on the CPU, which "
-        "torch-fidelity always uses; min(8, CPUs - 1) on a GPU, ganeval's own default there)",
+        help="decoding processes for pytorch-fid (default: min(4, 2 x CPUs) on the CPU, which torch-fidelity "
+        "always uses; min(8, CPUs - 1) on a GPU)",
+    )
+    p.add_argument(
+        "--ganeval-workers",
+        type=int,
+        help="decoding processes for ganeval [default: its own, 0 on the CPU]; tools ganeval-w1/w2/w4 sweep them",
     )
     p.add_argument("--metrics", default="fid", help="comma-separated: fid, kid, is (pytorch-fid does FID only)")
     p.add_argument("--tools", default=DEFAULT_TOOLS, help=f"comma-separated from {', '.join(RUNNERS)}")
@@ -91,6 +96,7 @@ def make_job(args: argparse.Namespace) -> Job:
         metrics=metrics,
         kid_subset_size=min(1000, n_a, n_b),
         ganeval_batch_size=args.ganeval_batch_size,
+        ganeval_workers=args.ganeval_workers,
     )
 
 
@@ -136,9 +142,11 @@ def notes(job: Job, same_process: bool, records: list[dict]) -> list[str]:
         f"A = {_short(job.a)} ({len(image_files(job.a))} images), "
         f"B = {_short(job.b)} ({len(image_files(job.b))} images); "
         f"batch {job.batch_size} for the anchors, {_ganeval_batch(records, job)} for ganeval; {job.workers} decode "
-        "workers for ganeval and pytorch-fid (torch-fidelity always uses min(4, 2 x CPUs)), "
+        "workers for pytorch-fid (torch-fidelity always uses min(4, 2 x CPUs)), ganeval "
+        f"{'its default' if job.ganeval_workers is None else job.ganeval_workers} unless the row says, "
         f"weights {job.weights.name} ({job.weights.stat().st_size // 2**20} MiB).",
-        "seconds: end to end from model load to the last metric (imports excluded); img/s: both inputs' images "
+        "seconds: end to end from model load to the last metric (imports excluded), but for the command-line rows: "
+        "a fresh process timed from start to exit, as a user runs it; img/s: both inputs' images "
         "over the decode + forward time only (extract_s); rest_s: listing files and the metric itself; "
         "speed-up: torch-fidelity seconds / tool seconds.",
         "mode: preprocessing; pytorch-fid resizes like ganeval's `pytorch` mode, so its FID differs from the "

@@ -33,6 +33,7 @@ class Job:
     metrics: tuple[str, ...]
     kid_subset_size: int
     ganeval_batch_size: int | None = None  # None: ganeval's own default (500 on a GPU)
+    ganeval_workers: int | None = None  # None: ganeval's own default (0 on the CPU, up to 8 on a GPU)
 
 
 class Clock:
@@ -65,7 +66,7 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_ganeval(job: Job, mode: str = "tf", precision: str = "default") -> dict[str, Any]:
+def run_ganeval(job: Job, mode: str = "tf", precision: str = "default", workers: int | None = None) -> dict[str, Any]:
     import ganeval
     from ganeval.extractor import InceptionExtractor
 
@@ -80,13 +81,14 @@ def run_ganeval(job: Job, mode: str = "tf", precision: str = "default") -> dict[
         str(job.a),
         job.metrics,
         extractor=extractor,
-        workers=job.workers,
+        workers=workers if workers is not None else job.ganeval_workers,
         progress=False,
         cache=False,
         kid_subset_size=job.kid_subset_size,
     )
     total = clock.now() - start
     label = "ganeval" + "".join(f" ({x})" for x in (mode, precision) if x not in ("tf", "default"))
+    label += f" ({workers} workers)" if workers is not None else ""
     record = _record(label, mode, result["n_fake"], result["n_real"], clock, total, result)
     record["precision"] = extractor.precision
     record["batch"] = extractor.batch_size
@@ -126,6 +128,46 @@ def run_torch_fidelity(job: Job) -> dict[str, Any]:
     }
     n = [len(image_files(p)) for p in (job.a, job.b)]
     return _record("torch-fidelity", "tf", n[0], n[1], clock, total, result)
+
+
+def _command_line(tool: str, cmd: list[str], mode: str, n: int) -> dict[str, Any]:
+    """A command run as a user runs it: a fresh process, imports and model load included in `seconds`."""
+    import json
+    import subprocess
+
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    total = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr[-2000:]}")
+    out = json.loads(done.stdout[done.stdout.index("{") :])  # torch-fidelity prints indented JSON
+    fid = out.get("fid", out.get("frechet_inception_distance"))
+    return {"tool": tool, "mode": mode, "images": n, "seconds": total, "fid": fid}
+
+
+def run_ganeval_cli(job: Job) -> dict[str, Any]:
+    import sys
+
+    cmd = [sys.executable, "-m", "ganeval", "fid", str(job.b), str(job.a), "--weights", str(job.weights),
+           "--device", job.device, "--no-cache", "--json", "-q"]  # fmt: skip
+    if torch.device(job.device).type != "cuda":
+        cmd += ["--batch-size", str(job.batch_size)]
+    n = len(image_files(job.a)) + len(image_files(job.b))
+    return _command_line("`ganeval fid` (command line)", cmd, "tf", n)
+
+
+def run_fidelity_cli(job: Job) -> dict[str, Any]:
+    import shutil
+    import sys
+
+    fidelity = shutil.which("fidelity") or str(Path(sys.executable).with_name("fidelity"))
+    cmd = [fidelity, "--input1", str(job.a), "--input2", str(job.b), "--fid", "--json", "--silent", "--no-cache",
+           "--samples-find-deep", "--feature-extractor-weights-path", str(job.weights), "--batch-size",
+           str(job.batch_size)]  # fmt: skip
+    if torch.device(job.device).type != "cuda":
+        cmd.append("--cpu")
+    n = len(image_files(job.a)) + len(image_files(job.b))
+    return _command_line("`fidelity --fid` (command line)", cmd, "tf", n)
 
 
 def run_pytorch_fid(job: Job) -> dict[str, Any]:
@@ -199,4 +241,10 @@ RUNNERS: dict[str, Callable[[Job], dict[str, Any]]] = {
     "ganeval-fast": lambda job: run_ganeval(job, precision="fast"),
     "ganeval-tf32": lambda job: run_ganeval(job, precision="tf32"),
     "ganeval-strict": lambda job: run_ganeval(job, precision="strict"),
+    "ganeval-exact": lambda job: run_ganeval(job, precision="exact"),
+    "ganeval-w1": lambda job: run_ganeval(job, workers=1),
+    "ganeval-w2": lambda job: run_ganeval(job, workers=2),
+    "ganeval-w4": lambda job: run_ganeval(job, workers=4),
+    "ganeval-cli": run_ganeval_cli,
+    "fidelity-cli": run_fidelity_cli,
 }

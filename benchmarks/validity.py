@@ -6,7 +6,8 @@ Disturbances: a clean reference of `--n` training images against `--n` other tra
 each level (`ganeval.disturbances`), FID, KID and (with classifier weights) IS at each level; FID and KID
 must rise with the level. Sample count: FID and KID between N training and N test images for N from 500
 to 10,000, showing FID's bias in N and KID's lack of it. Writes, under `--out`, CSV files, a JSON summary
-(with the monotonicity verdicts) and PNG plots drawn with PIL (matplotlib is not a dependency).
+(with the monotonicity verdicts) and PNG plots (`ganeval.plots`); `--replot DIR` redraws the plots of DIR
+from its CSV files without computing anything.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from ganeval.disturbances import DISTURBANCES, disturb
 from ganeval.extractor import InceptionExtractor
@@ -37,7 +38,6 @@ CONTAMINANT = {
     "cifar10-jpeg": "mnist",
     "cifar10": "mnist",
 }
-COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 
 
 def load_subset(name: str, split: str, data_root: str | None, n: int, seed: int) -> np.ndarray:
@@ -134,45 +134,49 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
-Panel = tuple[str, list[float], dict[str, list[float]]]  # (title, xs, {label: ys})
-PANEL_SIZE, PAD = (320, 220), 40
+def plot_disturbances(rows: list[dict], path: Path) -> None:
+    """FID (top row) and KID (bottom row) against the level, one panel per disturbance."""
+    from ganeval.plots import Panel, save_panels
+
+    names = list(dict.fromkeys(r["disturbance"] for r in rows))
+    panels = []
+    for key, label in (("fid", "FID"), ("kid_mean", "KID")):
+        for name in names:
+            part = [r for r in rows if r["disturbance"] == name]
+            series = {label: ([float(r["level"]) for r in part], [float(r[key]) for r in part])}
+            panels.append(Panel(f"{label}: {name}", series, "level", label))
+    save_panels(panels, path, columns=len(names), panel_size=(3.2, 2.6))
 
 
-def plot_panels(panels: list[Panel], path: Path, columns: int) -> None:
-    """A grid of small line plots, each on its own y-scale, drawn with PIL (matplotlib is not a dependency)."""
-    rows = (len(panels) + columns - 1) // columns
-    canvas = Image.new("RGB", (columns * PANEL_SIZE[0], rows * PANEL_SIZE[1]), "white")
-    draw = ImageDraw.Draw(canvas)
-    for k, panel in enumerate(panels):
-        _draw_panel(draw, panel, (k % columns) * PANEL_SIZE[0], (k // columns) * PANEL_SIZE[1])
-    canvas.save(path)
+def plot_samples(rows: list[dict], path: Path) -> None:
+    """FID and KID between train and test against the number of images (log axis)."""
+    from ganeval.plots import Panel, save_panels
+
+    ns = [float(r["n"]) for r in rows]
+    panels = [
+        Panel("FID (train vs test) against N", {"FID": (ns, [float(r["fid"]) for r in rows])}, "N", "FID",
+              xscale="log", yscale="log"),
+        Panel("KID (train vs test) against N", {"KID": (ns, [float(r["kid_mean"]) for r in rows])}, "N", "KID",
+              xscale="log"),
+    ]  # fmt: skip
+    save_panels(panels, path, columns=2)
 
 
-def _draw_panel(draw: ImageDraw.ImageDraw, panel: Panel, ox: int, oy: int) -> None:
-    title, xs, series = panel
-    left, top, right, bottom = ox + PAD + 10, oy + 25, ox + PANEL_SIZE[0] - 10, oy + PANEL_SIZE[1] - PAD
-    values = [v for ys in series.values() for v in ys]
-    lo, hi = min([*values, 0.0]), max(values)
-    hi = hi if hi > lo else lo + 1.0
-    x0, x1 = min(xs), max(xs)
-    x1 = x1 if x1 > x0 else x0 + 1.0
-    draw.rectangle([left, top, right, bottom], outline="black")
-    draw.text((ox + PAD, oy + 5), title, fill="black")
-    draw.text((ox + 2, top), f"{hi:.3g}", fill="black")
-    draw.text((ox + 2, bottom - 10), f"{lo:.3g}", fill="black")
-    draw.text((left, bottom + 5), f"{x0:g}", fill="black")
-    draw.text((right - 30, bottom + 5), f"{x1:g}", fill="black")
-    for j, (label, ys) in enumerate(series.items()):
-        colour = COLOURS[j % len(COLOURS)]
-        points = [
-            (left + (x - x0) / (x1 - x0) * (right - left), bottom - (y - lo) / (hi - lo) * (bottom - top))
-            for x, y in zip(xs, ys, strict=True)
-        ]
-        draw.line(points, fill=colour, width=2)
-        for px, py in points:
-            draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=colour)
-        if len(series) > 1:
-            draw.text((left + 5, top + 5 + 12 * j), label, fill=colour)
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def replot(folder: Path) -> list[Path]:
+    """Every validity figure in `folder` drawn again from its committed CSV; returns the PNGs written."""
+    written = []
+    for table in sorted(folder.glob("validity_*_disturbances.csv")):
+        plot_disturbances(read_csv(table), table.with_suffix(".png"))
+        written.append(table.with_suffix(".png"))
+    for table in sorted(folder.glob("validity_*_samples.csv")):
+        plot_samples(read_csv(table), table.with_suffix(".png"))
+        written.append(table.with_suffix(".png"))
+    return written
 
 
 def _names(text: str) -> list[str]:
@@ -189,7 +193,8 @@ def _ints(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", choices=sorted(CONTAMINANT), required=True)
+    parser.add_argument("--dataset", choices=sorted(CONTAMINANT))
+    parser.add_argument("--replot", type=Path, help="redraw the figures of this folder from its CSVs, then stop")
     parser.add_argument("--data-root", help="folder holding the datasets (default: $GANEVAL_DATA)")
     parser.add_argument("--n", type=int, default=10000, help="images per set in the disturbance grid")
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
@@ -201,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-counts", type=_ints, default=list(SAMPLE_COUNTS), help="comma-separated N")
     parser.add_argument("--out", type=Path, default=Path("docs"))
     args = parser.parse_args(argv)
+    if args.replot:
+        for path in replot(args.replot):
+            print(f"wrote {path}", file=sys.stderr)
+        return 0
+    if not args.dataset:
+        parser.error("--dataset is required (or --replot DIR)")
     args.out.mkdir(parents=True, exist_ok=True)
     extractor = InceptionExtractor(args.weights, mode="tf", device=args.device, batch_size=args.batch_size)
     prefix = args.out / f"validity_{args.dataset}"
@@ -208,12 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     grid = disturbance_grid(args, extractor)
     write_csv(grid, prefix.with_name(prefix.name + "_disturbances.csv"))
-    panels = []
-    for key, label in (("fid", "FID"), ("kid_mean", "KID")):
-        for name in args.disturbances:
-            ys = [r[key] for r in grid if r["disturbance"] == name]
-            panels.append((f"{label}: {name}", list(LEVELS), {label: ys}))
-    plot_panels(panels, prefix.with_name(prefix.name + "_disturbances.png"), columns=len(args.disturbances))
+    plot_disturbances(grid, prefix.with_name(prefix.name + "_disturbances.png"))
     summary = {
         "dataset": args.dataset,
         "n": grid[0]["n"],
@@ -226,15 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_samples:
         counts = sample_counts(args, extractor)
         write_csv(counts, prefix.with_name(prefix.name + "_samples.csv"))
-        ns = [r["n"] for r in counts]
-        plot_panels(
-            [
-                ("FID (train vs test) against N", ns, {"FID": [r["fid"] for r in counts]}),
-                ("KID (train vs test) against N", ns, {"KID": [r["kid_mean"] for r in counts]}),
-            ],
-            prefix.with_name(prefix.name + "_samples.png"),
-            columns=2,
-        )
+        plot_samples(counts, prefix.with_name(prefix.name + "_samples.png"))
         summary["samples"] = counts
 
     summary["seconds"] = round(time.perf_counter() - started, 1)
