@@ -167,6 +167,23 @@ def test_identical_rank_deficient_sets_give_exactly_zero():
         assert frechet_distance(gaussian_stats(x), gaussian_stats(x)) == pytest.approx(0.0, abs=1e-6)
 
 
+@pytest.mark.parametrize("swap", [False, True])
+def test_a_collapsed_set_has_the_closed_form_fid(swap):
+    """A generator that collapsed to one image has Sigma = 0: FID = |mu_a - mu_b|^2 + tr(Sigma_other) exactly
+    (eig), and the sqrtm method gives what pytorch-fid gives (its eps offset for a singular product)."""
+    rows = np.abs(np.random.default_rng(5).normal(size=(8, 256)))
+    constant = np.repeat(rows[:1] + 0.5, 6, axis=0)
+    a, b = gaussian_stats(constant), gaussian_stats(rows)
+    expected = float((a.mu - b.mu) @ (a.mu - b.mu) + np.trace(b.sigma))
+    pair = (b, a) if swap else (a, b)
+    with pytest.warns(RankDeficientWarning):
+        assert frechet_distance(*pair) == pytest.approx(expected, rel=1e-9)
+    with pytest.warns(RankDeficientWarning):
+        ours = frechet_distance(*pair, method="sqrtm")
+    theirs = calculate_frechet_distance(pair[0].mu, pair[0].sigma, pair[1].mu, pair[1].sigma)
+    assert ours == pytest.approx(theirs, rel=1e-9)
+
+
 def test_sqrtm_retries_with_offset_when_root_is_not_finite(features_64, monkeypatch):
     a, b = (gaussian_stats(x) for x in features_64)
     real_sqrtm = fid_module.scipy.linalg.sqrtm

@@ -62,6 +62,8 @@ def trace_sqrt_product_eig(sigma_a: np.ndarray, sigma_b: np.ndarray, device: tor
         _check_psd(w_a, "first")
         kept = w_a > floor * w_a.abs().max()
         factor = v_a[:, kept] * w_a[kept].sqrt()
+    if factor.shape[1] == 0:  # Sigma_a = 0 (a generator that collapsed to one image): the product is 0
+        return 0.0
     m = factor.T @ b @ factor
     w = torch.linalg.eigvalsh((m + m.T) / 2)
     _check_psd(w, "second")
@@ -80,6 +82,8 @@ def _low_rank_factor(sigma: np.ndarray) -> torch.Tensor | None:
 
 
 def _check_psd(eigenvalues: torch.Tensor, which: str) -> None:
+    if eigenvalues.numel() == 0:
+        return
     largest = float(eigenvalues.abs().max())
     lowest = float(eigenvalues.min())
     check(
