@@ -59,6 +59,8 @@ _EXPORTS = {
     "frechet_distance": "ganeval.metrics.fid",
     "kernel_inception_distance": "ganeval.metrics.kid",
     "precision_recall_density_coverage": "ganeval.metrics.prdc",
+    "mode_scores": "ganeval.metrics.modes",
+    "gaussian_stats": "ganeval.metrics.gaussian",
     "LoadedStats": "ganeval.statsfile",
     "load_stats": "ganeval.statsfile",
     "save_stats": "ganeval.statsfile",

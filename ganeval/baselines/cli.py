@@ -52,17 +52,37 @@ def checkpoint_source(
 
 
 def score_own_evaluation(
-    path: str, real: str | None, metrics: str, samples: int, options: dict[str, Any]
+    path: str, real: str | None, metrics: str, samples: int | None, options: dict[str, Any]
 ) -> dict[str, Any] | None:
     """The result of `ganeval score [REAL] CHECKPOINT` for models whose evaluation is not "sample images and
-    compare them with REAL"; None for the image generators, which `checkpoint_source` turns into images."""
-    return None
+    compare them with REAL" (a 2-D mixture, a translation model); None for the image generators, which
+    `checkpoint_source` turns into images."""
+    from ganeval.baselines.checkpoint import read_checkpoint, rebuild_model
+    from ganeval.baselines.kinds import kind_of
+    from ganeval.baselines.recipe import from_dict
+
+    state = read_checkpoint(path)
+    kind = kind_of(from_dict(state["recipe"]).dataset)
+    if not kind.scores_itself:
+        return None
+    _, model = rebuild_model(state, options.get("device") or _default_device())
+    return kind.score_checkpoint(state, model, real, {**options, "metrics": metrics, "samples": samples})
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 @click.command("train-baseline")
 @click.argument("name")
 @click.option("--steps", type=click.IntRange(min=1), help="Generator steps in all (a resumed run continues to it).")
-@click.option("--dataset", help="mnist, fashion-mnist, cifar10-jpeg or cifar10.")
+@click.option(
+    "--dataset",
+    help="mnist, fashion-mnist, cifar10-jpeg or cifar10; ring8 or grid25 (the 2-D mixtures, "
+    "trained with the recipe's [points] settings).",
+)
 @click.option("--batch-size", type=click.IntRange(min=1))
 @click.option("--device", help="torch device [default: cuda if available].")
 @click.option("--out", help="Run folder [default: runs/NAME].")
@@ -96,23 +116,28 @@ def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | Non
 
     Recipes: gan, wgan, wgan-gp, sngan, cgan, vae. The run folder gets metrics.csv, samples_STEP.png,
     fid.png and the checkpoints last.pt and best.pt (`ganeval score --ref NAME CHECKPOINT` scores them).
+    With --dataset ring8 or grid25 the adversarial recipes train small MLPs on a 2-D mixture and report
+    modes_covered, high_quality and reverse_kl (scatter plots samples_STEP.png, training.png, modes.png;
+    `ganeval score CHECKPOINT` rescores them).
     """
     from tqdm import tqdm
 
     from ganeval.baselines.checkpoint import read_checkpoint
-    from ganeval.baselines.recipe import from_dict, load_recipe, override, parse_assignment
+    from ganeval.baselines.recipe import for_dataset, from_dict, load_recipe, override, parse_assignment
     from ganeval.baselines.trainer import train
 
     base = load_recipe(name)
     if resume:  # continue with the recipe the run was started with; options still override it
         out = Path(options["out"]) if options.get("out") else base.out_dir
         base = from_dict(read_checkpoint(out / "last.pt")["recipe"])
+    else:
+        base = for_dataset(base, options.get("dataset"))
     recipe = override(base, **options, **dict(parse_assignment(a) for a in assignments))
     recipe, note = _cpu_sized(recipe, explicit=options.get("eval_samples") is not None)
     limit_s = time_limit * 60 if time_limit is not None else None
     log = _noted(tqdm.write, note)
     result = train(recipe, data_root=data_root, resume=resume, progress=not quiet, log=log, time_limit_s=limit_s)
-    best = f", best FID {result.best_fid:.4g}" if result.history and "fid" in result.history[-1] else ""
+    best = f", best {result.best_key} {result.best_value:.4g}" if result.best_value is not None else ""
     stopped = f" (time limit; {recipe.steps} planned)" if result.stopped_early else ""
     click.echo(f"{recipe.name}: {result.step} steps{stopped}{best}; outputs in {result.out_dir}")
 
@@ -127,10 +152,16 @@ def _cpu_sized(recipe: Recipe, explicit: bool) -> tuple[Recipe, str | None]:
     """
     import torch
 
+    from ganeval.baselines.kinds import kind_of
     from ganeval.baselines.recipe import override
 
     device = recipe.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if explicit or not str(device).startswith("cpu") or recipe.eval_samples <= CPU_EVAL_SAMPLES:
+    if (
+        kind_of(recipe.dataset).name != "images"
+        or explicit
+        or not str(device).startswith("cpu")
+        or recipe.eval_samples <= CPU_EVAL_SAMPLES
+    ):
         return recipe, None
     note = (f"ganeval: note: on the CPU, evaluating {CPU_EVAL_SAMPLES} samples instead of {recipe.eval_samples} "
             "(pass --eval-samples to choose)")  # fmt: skip

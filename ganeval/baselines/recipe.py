@@ -23,9 +23,11 @@ _KINDS: dict[str, tuple[Any, str]] = {
     **dict.fromkeys(("name", "model", "dataset", "ref", "device", "out"), (str, "a string")),
     "width": ((int, float), "a number"),
     "objective": (dict, "a table"),
+    "points": (dict, "a table"),
     "optimizer": (OptimizerSpec, "a table"),
 }
 _OPTIONAL = ("ref", "device", "out")
+_POINT_KEYS = ("steps", "batch_size", "z_dim", "width", "eval_every", "eval_samples", "objective", "optimizer")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Recipe:
     ref: str | None = None  # None: the dataset's test split, first eval_samples images
     device: str | None = None  # None: CUDA when available
     out: str | None = None  # None: runs/<name>
+    points: dict[str, Any] = field(default_factory=dict)  # replacements for the 2-D mixtures (`for_dataset`)
 
     def __post_init__(self) -> None:
         where = f"recipe {self.name}"
@@ -60,6 +63,8 @@ class Recipe:
         for key in ("eval_every", "eval_samples"):
             check(getattr(self, key) >= 0, f"recipe {self.name}: {key} must be 0 or more, got {getattr(self, key)}")
         check(self.width > 0, f"recipe {self.name}: width must be positive, got {self.width}")
+        unknown = sorted(set(self.points) - set(_POINT_KEYS))
+        check(not unknown, f"{where}: [points] cannot set {', '.join(unknown)}")
         check(
             self.eval_samples == 0 or self.eval_samples >= 2,
             f"recipe {self.name}: eval_samples must be 0 (off) or at least 2, got {self.eval_samples}",
@@ -74,6 +79,23 @@ class Recipe:
         out = dataclasses.asdict(self)
         out["optimizer"]["betas"] = list(out["optimizer"]["betas"])
         return out
+
+
+def for_dataset(recipe: Recipe, dataset: str | None = None) -> Recipe:
+    """`recipe` on `dataset` (default its own), with the replacements its data kind asks for: the `[points]`
+    table of a recipe applies when it trains on a 2-D mixture. Fields given later (options) still win."""
+    from ganeval.baselines.kinds import kind_of
+
+    dataset = dataset or recipe.dataset
+    table = kind_of(dataset).recipe_defaults()
+    changes: dict[str, Any] = {"dataset": dataset}
+    if table == "points":
+        for key, value in recipe.points.items():
+            if isinstance(value, dict):
+                changes.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                changes[key] = value
+    return override(recipe, **changes)
 
 
 def from_dict(data: dict[str, Any], name: str | None = None) -> Recipe:

@@ -1,9 +1,10 @@
-"""The generic training loop: steps come from the model, evaluation from `ganeval.Evaluator`.
+"""The generic training loop: steps come from the model, data and evaluation from the recipe's data kind.
 
-Every `eval_every` steps and at the last step the loop scores the generator in memory, appends a row to
-metrics.csv, saves a sample grid and the `last` checkpoint, and `best` when FID improved. Resuming from
-`last` restores models, optimizers, RNG states and the data position, so on the CPU the result equals
-an uninterrupted run bit for bit.
+Every `eval_every` steps and at the last step the loop scores the model in memory, appends a row to
+metrics.csv, saves the evaluation's picture (a sample grid, a scatter plot) and the `last` checkpoint,
+and `best` when the evaluation's criterion (FID for images) improved. Resuming from `last` restores
+models, optimizers, RNG states and the data position, so on the CPU the result equals an uninterrupted
+run bit for bit.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,23 +20,17 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+import ganeval
 from ganeval.baselines.checkpoint import read_checkpoint, rng_state, save_checkpoint, set_rng_state
-from ganeval.baselines.data import BatchStream
+from ganeval.baselines.images import ImageData, ImageEvaluation
+from ganeval.baselines.kinds import Evaluation, TrainingData, kind_of
 from ganeval.baselines.nets import Baseline, build_model
 from ganeval.baselines.recipe import Recipe, from_dict
-from ganeval.baselines.report import plot_curve, save_grid, write_metrics
+from ganeval.baselines.report import write_metrics
 from ganeval.errors import InputError, check
-from ganeval.evaluator import Evaluator
-from ganeval.extractor import InceptionExtractor
-from ganeval.metrics.fid import RankDeficientWarning
-from ganeval.references import REF_PREFIX, load_registry
-from ganeval.sources.datasets import LabelledImages, load_dataset
-from ganeval.sources.generator import seeded_rng
-from ganeval.sources.slicing import split_slice
 
 # Fields a resumed run must share with the checkpoint (steps, schedule, device and paths may change).
 RESUME_FIELDS = ("model", "dataset", "batch_size", "seed", "z_dim", "width", "objective", "optimizer")
-GRID_SIZE = 64
 
 
 @dataclass
@@ -44,35 +38,19 @@ class TrainResult:
     out_dir: Path
     step: int
     history: list[dict[str, Any]] = field(default_factory=list)
-    best_fid: float = math.inf
+    best_key: str = "fid"
+    best_value: float | None = None
     model: Baseline | None = None
     stopped_early: bool = False  # the time limit ended the run before recipe.steps
+
+    @property
+    def best_fid(self) -> float:
+        """The best FID of an image run (inf before the first evaluation)."""
+        return self.best_value if self.best_key == "fid" and self.best_value is not None else math.inf
 
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def reference_spec(recipe: Recipe) -> str:
-    """The recipe's reference as `ganeval.score` reads it: a registered reference name (`fashion-mnist-test`,
-    with a slice) becomes `ref:NAME`, any other input (a dataset spec such as `mnist:test[:5000]`, a folder,
-    a statistics file) is used as it is; none given: the dataset's test split, its first `eval_samples`."""
-    if recipe.ref is None:
-        return f"{recipe.dataset}:test[:{recipe.eval_samples}]"
-    if recipe.ref.startswith(REF_PREFIX):
-        return recipe.ref
-    name = split_slice(recipe.ref)[0]
-    return REF_PREFIX + recipe.ref if name in load_registry().references else recipe.ref
-
-
-def make_evaluator(
-    recipe: Recipe, data_root: str | None, extractor: InceptionExtractor | None, device: torch.device
-) -> Evaluator:
-    extractor = extractor or InceptionExtractor(device=device)
-    return Evaluator(
-        reference_spec(recipe), extractor=extractor, n_samples=recipe.eval_samples, seed=recipe.seed,
-        data_root=data_root,
-    )  # fmt: skip
 
 
 def _check_resumable(saved: Recipe, recipe: Recipe) -> None:
@@ -80,24 +58,34 @@ def _check_resumable(saved: Recipe, recipe: Recipe) -> None:
     check(not differ, f"cannot resume: the checkpoint's recipe differs in {', '.join(differ)}")
 
 
+def _as_training_data(data: Any) -> TrainingData:
+    return ImageData(data) if isinstance(data, ganeval.LabelledImages) else data
+
+
+def _as_evaluation(evaluator: Any) -> Evaluation:
+    if isinstance(evaluator, ganeval.Evaluator):
+        return ImageEvaluation(evaluator)
+    return evaluator
+
+
 def train(
     recipe: Recipe,
     *,
     data_root: str | None = None,
     resume: bool = False,
-    extractor: InceptionExtractor | None = None,
-    evaluator: Evaluator | None = None,
-    data: LabelledImages | None = None,
+    extractor: ganeval.InceptionExtractor | None = None,
+    evaluator: ganeval.Evaluator | Evaluation | None = None,
+    data: ganeval.LabelledImages | TrainingData | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     time_limit_s: float | None = None,
 ) -> TrainResult:
     """Train `recipe`'s model for `recipe.steps` generator steps (from `last` when `resume`).
 
-    `data` replaces the recipe's training set (tests train on a few images); `evaluator` replaces the one
-    built from the recipe's reference. `time_limit_s` ends the run early, after the step during which that
-    many seconds of this session passed, with an evaluation and checkpoints as at the last step, so a run
-    on a rented GPU ends on time and can be resumed towards `recipe.steps`.
+    `data` replaces the recipe's training set (tests train on a few images); `evaluator` replaces the
+    evaluation built from the recipe (a `ganeval.Evaluator` scores images). `time_limit_s` ends the run
+    early, after the step during which that many seconds of this session passed, with an evaluation and
+    checkpoints as at the last step, so a run on a rented GPU ends on time and can be resumed.
     """
     device = torch.device(recipe.device) if recipe.device else default_device()
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -108,12 +96,13 @@ def train(
         resume or not last.exists(),
         f"{out} already holds a run: pass --resume to continue it, or choose another --out",
     )
-    data = data if data is not None else load_dataset(recipe.dataset, "train", data_root)
+    kind = kind_of(recipe.dataset)
+    data = _as_training_data(data) if data is not None else kind.training_data(recipe, data_root)
     torch.manual_seed(recipe.seed)
-    model = build_model(recipe.model, data.image_shape, data.n_classes, recipe.z_dim, recipe.width, recipe.objective)
+    model = build_model(recipe.model, data.shape, data.n_classes, recipe.z_dim, recipe.width, recipe.objective)
     model = model.to(device).train()
     optimizers = model.build_optimizers(recipe.optimizer)
-    stream = BatchStream(data, recipe.batch_size, recipe.seed, device)
+    stream = data.stream(recipe.batch_size, recipe.seed, device)
     result = TrainResult(out, 0, model=model)
     elapsed = 0.0
     if resume:
@@ -124,18 +113,23 @@ def train(
             opt.load_state_dict(state["optimizers"][name])
         stream.load_state_dict(state["data"])
         set_rng_state(state["rng"])
-        result.step, result.history, result.best_fid = state["step"], list(state["history"]), state["best_fid"]
+        result.step, result.history = state["step"], list(state["history"])
+        result.best_key, result.best_value = _saved_best(state)
         elapsed = state["elapsed_s"]
     out.mkdir(parents=True, exist_ok=True)
-    if evaluator is None and recipe.eval_samples:
-        evaluator = make_evaluator(recipe, data_root, extractor, device)
+    evaluation = _as_evaluation(evaluator) if evaluator is not None else None
+    if evaluation is None:
+        evaluation = kind.evaluation(recipe, data, data_root, device, extractor)
+    if evaluation is not None:
+        result.best_key = evaluation.best_key
 
     def save(path: Path) -> None:
         save_checkpoint(path, {
-            "recipe": recipe.to_dict(), "image_shape": list(data.image_shape), "n_classes": data.n_classes,
+            "recipe": recipe.to_dict(), "image_shape": list(data.shape), "n_classes": data.n_classes,
             "step": result.step, "model": model.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
             "rng": rng_state(), "data": stream.state_dict(), "history": result.history,
+            "best": {"key": result.best_key, "value": result.best_value},
             "best_fid": result.best_fid, "elapsed_s": elapsed + time.perf_counter() - started,
         })  # fmt: skip
 
@@ -146,6 +140,7 @@ def train(
     bar = tqdm(total=recipe.steps, initial=result.step, unit="step", disable=not progress, file=sys.stderr)
     with bar:
         while result.step < recipe.steps:
+            model.before_step(result.step, recipe.steps, optimizers)
             losses = model.train_step(stream, optimizers)
             result.step += 1
             count += 1
@@ -162,20 +157,19 @@ def train(
                 row: dict[str, Any] = {"step": result.step, "time_s": elapsed + time.perf_counter() - started}
                 row.update({k: v / count for k, v in sums.items()})
                 sums, count = {}, 0
-                if evaluator is not None:
-                    with warnings.catch_warnings():
-                        if result.history:  # said once per run is enough
-                            warnings.simplefilter("ignore", RankDeficientWarning)
-                        row.update(evaluator.evaluate(model.sampler()))
+                improved = False
+                if evaluation is not None:
+                    row.update(evaluation.evaluate(model))
                     row["eval_time_s"] = elapsed + time.perf_counter() - started - row["time_s"]
-                    _save_grid(model, out / f"samples_{result.step:07d}.png", recipe.seed)
+                    evaluation.save_view(model, out / f"samples_{result.step:07d}.png", recipe.seed)
+                    value = row.get(evaluation.best_key)
+                    improved = value is not None and evaluation.better(value, result.best_value)
+                    if improved:
+                        result.best_value = float(value)
                 result.history.append(row)
                 write_metrics(result.history, out / "metrics.csv")
                 if log is not None:
                     log(_describe(row))
-                improved = "fid" in row and row["fid"] < result.best_fid
-                if improved:
-                    result.best_fid = row["fid"]
                 save(last)
                 if improved:
                     save(out / "best.pt")
@@ -184,21 +178,22 @@ def train(
                 if log is not None:
                     log(f"time limit reached: stopped at step {result.step} of {recipe.steps} (resume with --resume)")
                 break
-    fids = [(r["step"], r["fid"]) for r in result.history if "fid" in r]
-    if fids:
-        plot_curve([s for s, _ in fids], [f for _, f in fids], out / "fid.png")
+    if evaluation is not None:
+        evaluation.finish(out, result.history)
     return result
 
 
-def _save_grid(model: Baseline, path: Path, seed: int) -> None:
-    """The same noise (and labels) at every evaluation, so grids show how the samples evolve."""
-    with seeded_rng(seed + 1):
-        images = model.sampler()(GRID_SIZE)
-    save_grid(images, path)
+def _saved_best(state: dict[str, Any]) -> tuple[str, float | None]:
+    """The best criterion of a checkpoint; checkpoints before the pluggable evaluation kept only best_fid."""
+    if "best" in state:
+        return state["best"]["key"], state["best"]["value"]
+    best = state.get("best_fid", math.inf)
+    return "fid", None if math.isinf(best) else best
 
 
 def _describe(row: dict[str, Any]) -> str:
     parts = [f"step {row['step']}", f"{row['time_s']:.0f}s"]
-    parts += [f"{k} {row[k]:.4g}" for k in ("fid", "kid_mean", "is_mean") if k in row]
+    keys = ("fid", "kid_mean", "is_mean", "intra_fid", "modes_covered", "high_quality", "reverse_kl")
+    parts += [f"{k} {row[k]:.4g}" for k in keys if k in row]
     parts += [f"{k} {v:.4g}" for k, v in row.items() if k.startswith("loss")]
     return ", ".join(parts)

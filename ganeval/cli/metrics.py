@@ -32,6 +32,7 @@ from ganeval.config import (
 )
 
 PAIRED = {KEY_IS_STD, KEY_KID_STD}  # printed beside their means
+CHECKPOINT_SAMPLES = 10_000  # images drawn from an image checkpoint unless --samples says
 
 
 def run_metrics(
@@ -131,9 +132,9 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
 @click.option(
     "--samples",
     type=click.IntRange(min=2),
-    default=10_000,
-    show_default=True,
-    help="Images sampled when an input is a baseline checkpoint (.pt).",
+    default=None,
+    help="Images sampled when an input is a baseline checkpoint (.pt) [default: 10000; a 2-D mixture or "
+    "translation checkpoint: its recipe's evaluation size].",
 )
 @click.option("--samples-per-class", type=click.IntRange(min=2), default=None,
               help="Conditional checkpoints: images per class (intra-FID) [default: --samples / classes].")  # fmt: skip
@@ -142,7 +143,12 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
 @friendly_errors()
 @torchrun_aware
 def score_command(
-    inputs: tuple[str, ...], ref: str | None, metrics: str, samples: int, samples_per_class: int | None, **options: Any
+    inputs: tuple[str, ...],
+    ref: str | None,
+    metrics: str,
+    samples: int | None,
+    samples_per_class: int | None,
+    **options: Any,
 ) -> None:
     from ganeval.baselines.cli import is_checkpoint, score_own_evaluation
     from ganeval.cli.checkpoints import checkpoint_input
@@ -159,7 +165,8 @@ def score_command(
             return
     labels = None
     if is_checkpoint(picked[-1]):
-        source, labels = checkpoint_input(picked[-1], samples, samples_per_class, options["seed"], options["device"])
+        n = samples or CHECKPOINT_SAMPLES
+        source, labels = checkpoint_input(picked[-1], n, samples_per_class, options["seed"], options["device"])
         picked = (*picked[:-1], source)
     real, fake = (None, picked[0]) if len(picked) == 1 else picked
     run_metrics(real, fake, metrics, fake_labels=labels if "intra_fid" in metrics else None, **options)

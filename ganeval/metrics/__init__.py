@@ -1,4 +1,5 @@
-"""Metrics on feature matrices: FID, Inception Score and KID, matching the reference implementations.
+"""Metrics on feature matrices: FID, Inception Score and KID, matching the reference implementations, and
+the mode metrics of samples from a known mixture.
 
 Names are imported on first use, so that reading statistics (`ganeval.metrics.stats`) never imports torch.
 """
@@ -17,6 +18,8 @@ _EXPORTS = {
     "gaussian_stats": "ganeval.metrics.gaussian",
     "inception_score": "ganeval.metrics.isc",
     "kernel_inception_distance": "ganeval.metrics.kid",
+    "ModeScores": "ganeval.metrics.modes",
+    "mode_scores": "ganeval.metrics.modes",
 }
 
 __all__ = sorted(_EXPORTS)

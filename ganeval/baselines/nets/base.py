@@ -53,6 +53,9 @@ class Baseline(nn.Module, abc.ABC):
     def train_step(self, next_batch: NextBatch, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float]:
         """One generator update (with its discriminator updates); returns the losses to log."""
 
+    def before_step(self, step: int, total_steps: int, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        """Hook run before each training step (a learning-rate schedule); `step` counts the steps done."""
+
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device

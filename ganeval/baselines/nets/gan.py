@@ -14,6 +14,7 @@ from torch.nn.functional import softplus
 
 from ganeval.baselines.nets.base import Baseline, NextBatch, OptimizerSpec, toggle_grad
 from ganeval.baselines.nets.cnn import Discriminator, Generator
+from ganeval.errors import check
 
 
 def d_loss_gan(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -35,8 +36,15 @@ class AdversarialModel(Baseline):
     def __init__(self, image_shape, z_dim: int = 128, width: float = 1.0, n_classes: int = 0):
         super().__init__(image_shape, z_dim, width, n_classes)
         k = n_classes if self.conditional else 0
-        self.generator = Generator(image_shape, z_dim, width, k)
-        self.discriminator = Discriminator(image_shape, width, k)
+        if len(image_shape) == 1:  # points (the 2-D mixtures): fully connected networks
+            from ganeval.baselines.nets.mlp import MLPDiscriminator, MLPGenerator
+
+            check(not self.conditional, "the point datasets have no classes: a conditional model needs images")
+            self.generator = MLPGenerator(image_shape[0], z_dim, width)
+            self.discriminator = MLPDiscriminator(image_shape[0], width)
+        else:
+            self.generator = Generator(image_shape, z_dim, width, k)
+            self.discriminator = Discriminator(image_shape, width, k)
         if self.spectral_norm:
             from ganeval.baselines.nets.cnn import spectral_normalize
 

@@ -13,6 +13,7 @@ from torch import nn
 
 from ganeval.baselines.nets.base import Baseline, NextBatch, OptimizerSpec
 from ganeval.baselines.nets.cnn import ConvStack, Generator
+from ganeval.errors import check
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -38,6 +39,7 @@ class VAE(Baseline):
 
     def __init__(self, image_shape, z_dim: int = 128, width: float = 1.0, n_classes: int = 0, *,
                  kl_weight: float = 1.0):  # fmt: skip
+        check(len(image_shape) == 3, "the vae recipe trains on images, not on points")
         super().__init__(image_shape, z_dim, width, n_classes)
         self.encoder = Encoder(image_shape, z_dim, width)
         self.generator = Generator(image_shape, z_dim, width)
