@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import warnings
+
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+import ganeval
 from ganeval import LabelledImages, load_dataset
 from ganeval.baselines import load_recipe, override, train
 from ganeval.baselines.checkpoint import FORMAT_VERSION, read_checkpoint, rebuild_model
@@ -77,3 +82,43 @@ def test_unusable_checkpoints_get_one_line_errors(run, tmp_path):
     assert "\n" not in str(info.value)
     with pytest.raises(InputError, match="no such checkpoint"):
         checkpoint_source(tmp_path / "missing.pt", 4)
+
+
+def test_a_conditional_run_reports_intra_fid_and_its_checkpoint_scores_alike(extractor, tmp_path):
+    """cgan: intra-FID in the loop on class-balanced samples; `ganeval score REAL CKPT --metrics intra_fid
+    --samples-per-class K` on the checkpoint gives the same per-class FIDs (same noise, same labels)."""
+    from click.testing import CliRunner
+
+    from ganeval.cli import main
+    from tests.conftest import write_folder
+
+    try:
+        test = load_dataset("fashion-mnist", "test", data_root())
+    except InputError as exc:
+        pytest.skip(str(exc))
+    keep = torch.from_numpy(np.flatnonzero(test.labels.numpy() < 2))  # two classes: two per-class FIDs
+    data = LabelledImages(test.images[keep[:48]], test.labels[keep[:48]], 2)
+    real, real_labels = test.images[keep[-8:]], test.labels[keep[-8:]]
+    evaluator = Evaluator(real, extractor=extractor, metrics=("fid", "intra_fid"), n_samples=8,
+                          reference_labels=real_labels)  # fmt: skip
+    recipe = override(load_recipe("cgan"), width=1 / 16, batch_size=16, steps=2, eval_every=0,
+                      out=str(tmp_path / "cgan"))  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ganeval.RankDeficientWarning)
+        result = train(recipe, data=data, evaluator=evaluator, progress=False)
+    last = result.history[-1]
+    assert {"intra_fid", "fid_class_0", "fid_class_1"} <= set(last)
+    assert last["intra_fid"] == pytest.approx((last["fid_class_0"] + last["fid_class_1"]) / 2, rel=1e-12)
+    folder = tmp_path / "real"
+    for c in (0, 1):
+        write_folder(real[real_labels == c].permute(0, 2, 3, 1).numpy().repeat(3 // real.shape[1], axis=3),
+                     folder / str(c))  # fmt: skip
+    args = ["score", str(folder), str(result.out_dir / "last.pt"), "--metrics", "fid,intra_fid",
+            "--samples-per-class", "4", "--device", "cpu", "--json", "-q"]  # fmt: skip
+    scored = CliRunner().invoke(main, args)
+    assert scored.exit_code == 0, scored.output
+    scores = json.loads(scored.stdout)
+    assert scores["n_fake"] == 8 and set(scores["fid_per_class"]) == {"0", "1"}
+    assert scores["fid_per_class"]["1"] == pytest.approx(last["fid_class_1"], rel=1e-9)
+    assert scores["intra_fid"] == pytest.approx(last["intra_fid"], rel=1e-9)
+    assert scores["fid"] == pytest.approx(last["fid"], rel=1e-9)

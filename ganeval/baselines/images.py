@@ -61,7 +61,9 @@ class ImageEvaluation(Evaluation):
             if self._warned:  # said once per run is enough
                 warnings.simplefilter("ignore", ganeval.RankDeficientWarning)
             self._warned = True
-            return self.evaluator.evaluate(model.sampler(), labels=labels)
+            row = self.evaluator.evaluate(model.sampler(), labels=labels)
+        per_class = row.pop(ganeval.KEY_FID_PER_CLASS, None) or {}
+        return {**row, **{f"fid_class_{c}": v for c, v in per_class.items()}}  # one metrics.csv column each
 
     def save_view(self, model: Baseline, path: Path, seed: int) -> None:
         """The same noise (and labels) at every evaluation, so grids show how the samples evolve."""

@@ -62,9 +62,9 @@ def _as_training_data(data: Any) -> TrainingData:
     return ImageData(data) if isinstance(data, ganeval.LabelledImages) else data
 
 
-def _as_evaluation(evaluator: Any) -> Evaluation:
+def _as_evaluation(evaluator: Any, data: TrainingData) -> Evaluation:
     if isinstance(evaluator, ganeval.Evaluator):
-        return ImageEvaluation(evaluator)
+        return ImageEvaluation(evaluator, data.n_classes)
     return evaluator
 
 
@@ -117,7 +117,7 @@ def train(
         result.best_key, result.best_value = _saved_best(state)
         elapsed = state["elapsed_s"]
     out.mkdir(parents=True, exist_ok=True)
-    evaluation = _as_evaluation(evaluator) if evaluator is not None else None
+    evaluation = _as_evaluation(evaluator, data) if evaluator is not None else None
     if evaluation is None:
         evaluation = kind.evaluation(recipe, data, data_root, device, extractor)
     if evaluation is not None:

@@ -68,9 +68,14 @@ class AdversarialModel(Baseline):
         """Hook run after each discriminator update (weight clipping)."""
 
     def train_step(self, next_batch: NextBatch, optimizers) -> dict[str, float]:
+        d_logs, batch_size = self.discriminator_step(next_batch, optimizers)
+        return {**d_logs, **self.generator_step(batch_size, optimizers)}
+
+    def discriminator_step(self, next_batch: NextBatch, optimizers) -> tuple[dict[str, float], int]:
+        """Fix G, update D `n_critic` times; the last update's losses and the batch size."""
         d_logs: dict[str, float] = {}
         toggle_grad(self.discriminator, True)
-        for _ in range(self.n_critic):  # fix G, update D
+        for _ in range(self.n_critic):
             real, labels = next_batch()
             fake_labels = self.random_labels(len(real))
             with torch.no_grad():
@@ -81,15 +86,19 @@ class AdversarialModel(Baseline):
             optimizers["d"].step()
             self.after_d_step()
             d_logs = {k: v.item() for k, v in losses.items()}
-        toggle_grad(self.discriminator, False)  # fix D, update G
-        fake_labels = self.random_labels(len(real))
-        fake = self.generator(self.noise(len(real)), *_maybe(fake_labels))
+        return d_logs, len(real)
+
+    def generator_step(self, batch_size: int, optimizers) -> dict[str, float]:
+        """Fix D, update G once on a fresh batch of noise."""
+        toggle_grad(self.discriminator, False)
+        fake_labels = self.random_labels(batch_size)
+        fake = self.generator(self.noise(batch_size), *_maybe(fake_labels))
         loss_g = self.g_loss(self.discriminator(fake, *_maybe(fake_labels)))
         optimizers["g"].zero_grad(set_to_none=True)
         loss_g.backward()
         optimizers["g"].step()
         toggle_grad(self.discriminator, True)
-        return {**d_logs, "loss_g": loss_g.item()}
+        return {"loss_g": loss_g.item()}
 
 
 def _maybe(labels: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
