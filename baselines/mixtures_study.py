@@ -7,6 +7,8 @@ protocol of `ganeval.mode_scores`); the records (JSON lines, `ganeval.records`) 
     ganeval report baselines/results/mixtures/records.jsonl --format md
 
 A finished (recipe, mixture, seed) is skipped when the study is run again, so a killed study resumes.
+At the end the scatter plots of seed 0 over training are kept (training_seed0.npz, 1,000 points per
+evaluation in float16) and drawn as training_<mixture>.png; `--replot` draws them again from the npz.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 RECIPES = ("gan", "wgan", "wgan-gp", "sngan")
 MIXTURE_NAMES = ("ring8", "grid25")
+VIEW_POINTS = 1000
 KEPT = ("modes_covered", "high_quality", "reverse_kl", "fd", "precision", "recall", "density", "coverage")
 
 
@@ -56,6 +59,47 @@ def run_one(job: tuple[str, str, int, str]) -> dict:
     }  # fmt: skip
 
 
+def keep_views(runs: Path, out: Path, seed: int = 0) -> Path:
+    """The seed's scatter points of every run at every evaluation, in one small npz."""
+    import numpy as np
+
+    arrays = {}
+    for run in sorted(runs.glob(f"*-seed{seed}")):
+        mixture, recipe = run.name.removesuffix(f"-seed{seed}").split("-", 1)
+        for view in sorted(run.glob("samples_*.npy")):
+            step = int(view.stem.split("_")[1])
+            arrays[f"{mixture}/{recipe}/{step}"] = np.load(view)[:VIEW_POINTS].astype(np.float16)
+    path = out / f"training_seed{seed}.npz"
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def replot(out: Path, seed: int = 0) -> list[Path]:
+    """training_<mixture>.png: one row per recipe, one panel per evaluation step, over the true modes."""
+    import numpy as np
+
+    from ganeval.baselines.mixtures import get_mixture
+    from ganeval.plots import save_scatters
+
+    path = out / f"training_seed{seed}.npz"
+    if not path.is_file():
+        return []
+    views = np.load(path)
+    written = []
+    for mixture in MIXTURE_NAMES:
+        keys = [k.split("/") for k in views.files if k.startswith(mixture + "/")]
+        if not keys:
+            continue
+        steps = sorted({int(k[2]) for k in keys})
+        recipes = [r for r in RECIPES if any(k[1] == r for k in keys)]
+        panels = [(f"{r}, step {s}", views[f"{mixture}/{r}/{s}"].astype(np.float64)) for r in recipes for s in steps]
+        target = out / f"training_{mixture}.png"
+        m = get_mixture(mixture)
+        save_scatters(panels, target, m.means, columns=len(steps), limit=m.limit)
+        written.append(target)
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -64,7 +108,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes, one CPU thread each")
     parser.add_argument("--out", default="baselines/results/mixtures", help="folder for records.jsonl")
     parser.add_argument("--runs", default="runs/mixtures", help="folder for the run folders (checkpoints, plots)")
+    parser.add_argument("--replot", action="store_true", help="only draw the training figures from the npz")
     args = parser.parse_args()
+    if args.replot:
+        print("\n".join(str(p) for p in replot(Path(args.out))))
+        return
 
     from ganeval.records import RecordWriter, read_records
 
@@ -83,6 +131,8 @@ def main() -> None:
             print(f"{record['input']['path']} seed {record['seed']}: modes {m['modes_covered']}, "
                   f"high quality {m['high_quality']:.3f}, reverse KL {m['reverse_kl']:.3f} "
                   f"({record['seconds']:.0f} s)", flush=True)  # fmt: skip
+    keep_views(Path(args.runs), out)
+    print("\n".join(str(p) for p in replot(out)))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ class Job:
     metrics: tuple[str, ...]
     kid_subset_size: int
     ganeval_batch_size: int | None = None  # None: ganeval's own default (500 on a GPU)
-    ganeval_workers: int | None = None  # None: ganeval's own default (0 on the CPU, up to 8 on a GPU)
+    ganeval_workers: int | None = None  # None: ganeval's own default (1 on the CPU, up to 8 on a GPU)
 
 
 class Clock:
@@ -242,6 +242,7 @@ RUNNERS: dict[str, Callable[[Job], dict[str, Any]]] = {
     "ganeval-tf32": lambda job: run_ganeval(job, precision="tf32"),
     "ganeval-strict": lambda job: run_ganeval(job, precision="strict"),
     "ganeval-exact": lambda job: run_ganeval(job, precision="exact"),
+    "ganeval-w0": lambda job: run_ganeval(job, workers=0),
     "ganeval-w1": lambda job: run_ganeval(job, workers=1),
     "ganeval-w2": lambda job: run_ganeval(job, workers=2),
     "ganeval-w4": lambda job: run_ganeval(job, workers=4),

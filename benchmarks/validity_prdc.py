@@ -169,6 +169,17 @@ def plot(rows: list[dict], path: Path) -> None:
     save_panels(panels, path, columns=4, panel_size=(3.6, 2.8))
 
 
+def replot(folder: Path) -> list[Path]:
+    """The figures of `folder` drawn again from its validity_prdc_*.csv files; returns the PNGs written."""
+    written = []
+    for table in sorted(folder.glob("validity_prdc_*.csv")):
+        with open(table, newline="") as f:
+            rows = [{k: (v if k == "study" else float(v or "nan")) for k, v in r.items()} for r in csv.DictReader(f)]
+        plot(rows, table.with_suffix(".png"))
+        written.append(table.with_suffix(".png"))
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=("fashion-mnist", "mnist", "cifar10-jpeg"))
@@ -180,11 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replot", type=Path, help="redraw the figures of this folder from its CSVs, then stop")
     args = parser.parse_args(argv)
     if args.replot:
-        for table in sorted(args.replot.glob("validity_prdc_*.csv")):
-            with open(table, newline="") as f:
-                plot([{k: (v if k == "study" else float(v or "nan")) for k, v in r.items()} for r in csv.DictReader(f)],
-                     table.with_suffix(".png"))  # fmt: skip
-            print(f"wrote {table.with_suffix('.png')}", file=sys.stderr)
+        for path in replot(args.replot):
+            print(f"wrote {path}", file=sys.stderr)
         return 0
     if not args.dataset:
         parser.error("--dataset is required (or --replot DIR)")

@@ -63,11 +63,15 @@ def _keep_list(items: list) -> list:
 def auto_workers(source: ImageSource, device: torch.device) -> int:
     """Decoding processes when none are asked for: enough to keep a GPU fed when files must be decoded.
 
-    On the CPU the network is the bottleneck by two orders of magnitude and workers would only take
-    cores from it; in-memory sources (arrays, datasets, generators) have nothing to decode.
+    On the CPU the network is the bottleneck, but decoding in the main process still stalls it between
+    batches: one worker overlaps the two (benchmarks/RESULTS.md compares 0, 1 and 2 on 2 cores); more
+    would only take cores from the network. In-memory sources (arrays, datasets, generators) have
+    nothing to decode.
     """
-    if not source.decodes or device.type != "cuda":
+    if not source.decodes:
         return 0
+    if device.type != "cuda":
+        return 1 if (os.cpu_count() or 1) >= 2 else 0
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 
