@@ -137,3 +137,29 @@ def image_folders(cifar_images: np.ndarray, tmp_path_factory) -> tuple[Path, Pat
     """Two folders of 24 real PNG images each."""
     base = tmp_path_factory.mktemp("folders")
     return write_folder(cifar_images[:24], base / "a"), write_folder(cifar_images[24:], base / "b")
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """`ganeval ARGS` in this process: (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from ganeval.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture()
+def counted(monkeypatch) -> list[int]:
+    """Images through the network, one entry per forward call (a cache hit adds none)."""
+    from ganeval.extractor import InceptionExtractor
+
+    seen: list[int] = []
+    original = InceptionExtractor.forward
+
+    def counting(self, batch, with_logits=False):
+        seen.append(len(batch))
+        return original(self, batch, with_logits)
+
+    monkeypatch.setattr(InceptionExtractor, "forward", counting)
+    return seen

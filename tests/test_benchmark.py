@@ -13,34 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from ganeval.cli import main
 from ganeval.disturbances import disturb
-from ganeval.extractor import InceptionExtractor
 from ganeval.records import RecordWriter, read_records
-from tests.conftest import data_root, write_folder
+from tests.conftest import data_root, run_cli, write_folder
 
 N = 10
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture()
-def counted(monkeypatch) -> list[int]:
-    seen: list[int] = []
-    forward = InceptionExtractor.forward
-
-    def counting(self, batch, with_logits=False):
-        seen.append(len(batch))
-        return forward(self, batch, with_logits)
-
-    monkeypatch.setattr(InceptionExtractor, "forward", counting)
-    return seen
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import ganeval
-from ganeval.cli import main
-from tests.conftest import write_folder
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from tests.conftest import run_cli, write_folder
 
 
 def test_cli_matches_torch_fidelity_cli(image_folders, weights_with_head):

@@ -8,32 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
 import ganeval
-from ganeval.cli import main
 from ganeval.errors import InputError
-from ganeval.extractor import InceptionExtractor
-from tests.conftest import write_folder
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture()
-def counted(monkeypatch) -> list[int]:
-    """Images through the network, per forward call."""
-    seen: list[int] = []
-    original = InceptionExtractor.forward
-
-    def forward(self, batch, with_logits=False):
-        seen.append(len(batch))
-        return original(self, batch, with_logits)
-
-    monkeypatch.setattr(InceptionExtractor, "forward", forward)
-    return seen
+from tests.conftest import run_cli, write_folder
 
 
 def test_python_is_rates_the_generated_set(extractor, cifar_tensor):

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 import ganeval
 from ganeval.cli import main
 from ganeval.errors import InputError
-from ganeval.extractor import InceptionExtractor
 from tests.conftest import data_root, write_folder
 
 CLASSES = 2  # each class costs an FID: two 2048 x 2048 eigendecompositions on the CPU
@@ -60,20 +59,13 @@ def test_classes_must_match_and_exist(labelled, extractor):
         ganeval.intra_fid(real, fake[:7], real_labels=classes, fake_labels=classes, **options)
 
 
-def test_a_labelled_dataset_reference_is_split_by_class_and_cached(tmp_path, weights_with_head, monkeypatch):
+def test_a_labelled_dataset_reference_is_split_by_class_and_cached(tmp_path, weights_with_head, monkeypatch, counted):
     """`ganeval score cifar10-jpeg:test[...] FAKE_FOLDER --metrics intra_fid`: the reference's classes come from
     the dataset; each class's statistics are cached, so a second run passes only the generated images."""
     if not (data_root() / "cifar10-jpeg").is_dir():
         pytest.skip("cifar10-jpeg not found (set GANEVAL_DATA)")
     monkeypatch.setenv("GANEVAL_CACHE", str(tmp_path / "cache"))
-    seen: list[int] = []
-    forward = InceptionExtractor.forward
-
-    def counting(self, batch, with_logits=False):
-        seen.append(len(batch))
-        return forward(self, batch, with_logits)
-
-    monkeypatch.setattr(InceptionExtractor, "forward", counting)
+    seen = counted
     source = ganeval.open_dataset("cifar10-jpeg", "test", data_root=data_root())
     classes = ganeval.dataset_labels("cifar10-jpeg", "test", data_root=data_root())
     spec = "cifar10-jpeg:test[:3000:250]"  # 12 images, 4 of each of the first 3 classes (ordered by class)

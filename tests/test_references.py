@@ -10,25 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 import ganeval
-from ganeval.cli import main
 from ganeval.errors import InputError, StatisticsError
-from ganeval.extractor import Extracted, InceptionExtractor
+from ganeval.extractor import Extracted
 from ganeval.metrics.gaussian import gaussian_stats
 from ganeval.references import load_registry, parse_registry, registry_dir, verify_reference
-from tests.conftest import data_root, write_folder
+from tests.conftest import data_root, run_cli, write_folder
 
 NAMES = {
     "mnist-train", "mnist-test", "fashion-mnist-train", "fashion-mnist-test",
     "cifar10-jpeg-train", "cifar10-jpeg-test", "cifar10-train", "cifar10-test",
 }  # fmt: skip
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_registry_lists_every_reference_with_its_protocol():
@@ -62,19 +55,12 @@ def test_verification_refuses_statistics_that_do_not_match():
     assert verify_reference(registry, registry.get("cifar10-test"), None, stats) is False  # not measured: no check
 
 
-def test_ref_slice_builds_once_then_reads_the_cache(cifar_images, tmp_path, weights_with_head, monkeypatch):
+def test_ref_slice_builds_once_then_reads_the_cache(cifar_images, tmp_path, weights_with_head, monkeypatch, counted):
     """`ganeval fid --ref fashion-mnist-test[:8] folder`: 16 images the first time, none the second."""
     if not (data_root() / "fashion-mnist").is_dir():
         pytest.skip("fashion-mnist not found (set GANEVAL_DATA)")
     monkeypatch.setenv("GANEVAL_CACHE", str(tmp_path / "cache"))
-    images = []
-    original = InceptionExtractor.forward
-
-    def counting_forward(self, batch, with_logits=False):
-        images.append(len(batch))
-        return original(self, batch, with_logits)
-
-    monkeypatch.setattr(InceptionExtractor, "forward", counting_forward)
+    images = counted
     folder = write_folder(cifar_images[:8], tmp_path / "samples")
     args = ("fid", "--ref", "fashion-mnist-test[:8]", str(folder), "--data-root", str(data_root()),
             "--weights", str(weights_with_head), "--device", "cpu", "--json", "--quiet")  # fmt: skip

@@ -24,19 +24,6 @@ METRICS = ("fid", "kid", "pr", "dc")
 OPTIONS = {"kid_subset_size": 6, "kid_subsets": 5, "pr_k": 2, "dc_k": 2}
 
 
-@pytest.fixture()
-def counted(monkeypatch) -> list[int]:
-    seen: list[int] = []
-    forward = InceptionExtractor.forward
-
-    def counting(self, batch, with_logits=False):
-        seen.append(len(batch))
-        return forward(self, batch, with_logits)
-
-    monkeypatch.setattr(InceptionExtractor, "forward", counting)
-    return seen
-
-
 @pytest.fixture(scope="module")
 def sets(cifar_tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return cifar_tensor[:N_REAL], cifar_tensor[N_REAL : N_REAL + N_FAKE]

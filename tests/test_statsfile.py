@@ -7,9 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from ganeval.cli import main
 from ganeval.errors import StatisticsError
 from ganeval.inputs import local_weights_digest
 from ganeval.metrics.gaussian import GaussianStats, gaussian_stats
@@ -22,7 +20,7 @@ from ganeval.statsfile import (
     stats_fingerprint,
     stats_metadata,
 )
-from tests.conftest import write_folder
+from tests.conftest import run_cli, write_folder
 
 D = 2048
 
@@ -35,11 +33,6 @@ def synthetic_stats(seed: int = 0, n: int = 40) -> GaussianStats:
 def meta(weights: str = "a" * 64, mode: str = "tf", **extra) -> dict:
     return stats_metadata(weights_sha256=weights, mode=mode, layer="pool3", source="synthetic",
                           source_fingerprint="f" * 64, n=40, **extra)  # fmt: skip
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_round_trip_is_exact_and_pytorch_fid_reads_it(tmp_path):

@@ -13,6 +13,7 @@ import numpy as np
 
 from ganeval.errors import InputError, check
 from ganeval.sources.base import ImageSource
+from ganeval.sources.subset import IndexedSource
 
 _SUFFIX = re.compile(r"^(?P<base>.+?)\[(?P<body>[^\[\]]*)\]$")
 _INT = r"\s*(-?\d+)?\s*"
@@ -38,43 +39,15 @@ def slice_label(part: slice, length: int) -> str:
     return f"[{start}:{stop}]" if step == 1 else f"[{start}:{stop}:{step}]"
 
 
-class SliceSource(ImageSource):
+class SliceSource(IndexedSource):
     """Images `base[part]`, in the base source's order; the fingerprint covers the base and the slice."""
 
     def __init__(self, base: ImageSource, part: slice):
-        self.base = base
-        self.label = slice_label(part, len(base))
-        self.indices = np.arange(len(base))[part]
+        super().__init__(base, np.arange(len(base))[part], slice_label(part, len(base)))
         check(len(self.indices) > 0, f"slice {self.label} of {base!r} selects no images")
-        self._fingerprint: str | None = None
 
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def load(self, index: int) -> np.ndarray:
-        return self.base.load(int(self.indices[index]))
-
-    def describe(self, index: int) -> str:
-        return self.base.describe(int(self.indices[index]))
-
-    @property
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            text = f"ganeval-slice-v1\0{self.base.fingerprint}\0{self.label}"
-            self._fingerprint = hashlib.sha256(text.encode()).hexdigest()
-        return self._fingerprint
-
-    @property
-    def skipped(self) -> int:
-        return self.base.skipped
-
-    @property
-    def decodes(self) -> bool:
-        return self.base.decodes
-
-    @property
-    def cacheable(self) -> bool:
-        return self.base.cacheable
+    def _digest(self) -> str:
+        return hashlib.sha256(f"ganeval-slice-v1\0{self.base.fingerprint}\0{self.label}".encode()).hexdigest()
 
     def __repr__(self) -> str:
         return f"{self.base!r}{self.label}"
