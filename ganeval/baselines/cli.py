@@ -83,6 +83,11 @@ def _default_device() -> str:
     help="mnist, fashion-mnist, cifar10-jpeg or cifar10; ring8 or grid25 (the 2-D mixtures, "
     "trained with the recipe's [points] settings).",
 )
+@click.option(
+    "--pair",
+    type=click.Choice(["fashion-edges", "mnist-fashion"]),
+    help="The two image domains of a translation recipe (cyclegan): sets the dataset, like --dataset.",
+)
 @click.option("--batch-size", type=click.IntRange(min=1))
 @click.option("--device", help="torch device [default: cuda if available].")
 @click.option("--out", help="Run folder [default: runs/NAME].")
@@ -111,21 +116,28 @@ def _default_device() -> str:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @friendly_errors("interrupted (resume with --resume)")
 def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | None, resume: bool, quiet: bool,
-                   time_limit: float | None, **options: Any) -> None:  # fmt: skip
+                   time_limit: float | None, pair: str | None, **options: Any) -> None:  # fmt: skip
     """Train baseline NAME (a recipe shipped with ganeval, or a .toml file), evaluating it while it trains.
 
-    Recipes: gan, wgan, wgan-gp, sngan, cgan, vae. The run folder gets metrics.csv, samples_STEP.png,
-    fid.png and the checkpoints last.pt and best.pt (`ganeval score --ref NAME CHECKPOINT` scores them).
-    With --dataset ring8 or grid25 the adversarial recipes train small MLPs on a 2-D mixture and report
-    modes_covered, high_quality and reverse_kl (scatter plots samples_STEP.png, training.png, modes.png;
-    `ganeval score CHECKPOINT` rescores them).
+    Recipes: gan, wgan, wgan-gp, sngan, cgan, vae, cyclegan. The run folder gets metrics.csv,
+    samples_STEP.png, fid.png and the checkpoints last.pt and best.pt (`ganeval score --ref NAME
+    CHECKPOINT` scores them). With --dataset ring8 or grid25 the adversarial recipes train small MLPs on a
+    2-D mixture and report modes_covered, high_quality and reverse_kl (scatter plots samples_STEP.png,
+    training.png, modes.png; `ganeval score CHECKPOINT` rescores them). cyclegan translates between the
+    two domains of --pair fashion-edges (edge maps <-> Fashion-MNIST, with a ground truth) or
+    mnist-fashion, and reports FID/KID per direction, cycle and paired errors (`ganeval score
+    CHECKPOINT` rescores them).
     """
     from tqdm import tqdm
 
     from ganeval.baselines.checkpoint import read_checkpoint
     from ganeval.baselines.recipe import for_dataset, from_dict, load_recipe, override, parse_assignment
     from ganeval.baselines.trainer import train
+    from ganeval.errors import check
 
+    if pair is not None:  # an alias of --dataset for the translation recipes
+        check(options.get("dataset") in (None, pair), f"--pair {pair} and --dataset {options['dataset']} disagree")
+        options["dataset"] = pair
     base = load_recipe(name)
     if resume:  # continue with the recipe the run was started with; options still override it
         out = Path(options["out"]) if options.get("out") else base.out_dir

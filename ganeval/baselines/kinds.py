@@ -108,8 +108,9 @@ def _kinds() -> list[DataKind]:
     if not _KINDS:  # the built-in kinds, imported on first use; the image kind takes every other name
         from ganeval.baselines.images import ImageKind
         from ganeval.baselines.mixtures import PointKind
+        from ganeval.baselines.pairs import PairKind
 
-        _KINDS.extend([PointKind(), ImageKind()])
+        _KINDS.extend([PointKind(), PairKind(), ImageKind()])
     return _KINDS
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ganeval.baselines.nets.base import Baseline, OptimizerSpec
 from ganeval.baselines.nets.cgan import CGAN
+from ganeval.baselines.nets.cyclegan import CycleGAN
 from ganeval.baselines.nets.gan import GAN
 from ganeval.baselines.nets.sngan import SNGAN
 from ganeval.baselines.nets.vae import VAE
@@ -21,7 +22,8 @@ def register_model(name: str, cls: type[Baseline]) -> None:
     MODELS[name] = cls
 
 
-for _name, _cls in (("gan", GAN), ("wgan", WGAN), ("wgan-gp", WGANGP), ("sngan", SNGAN), ("cgan", CGAN), ("vae", VAE)):
+for _name, _cls in (("gan", GAN), ("wgan", WGAN), ("wgan-gp", WGANGP), ("sngan", SNGAN), ("cgan", CGAN), ("vae", VAE),
+                    ("cyclegan", CycleGAN)):  # fmt: skip
     register_model(_name, _cls)
 
 
