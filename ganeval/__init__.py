@@ -53,6 +53,8 @@ _EXPORTS = {
     "open_dataset": "ganeval.sources.datasets",
     "GeneratorSource": "ganeval.sources.generator",
     "seeded_rng": "ganeval.sources.generator",
+    "SAMPLE_BATCH_SIZE": "ganeval.sources.generator",
+    "to_uint8": "ganeval.quantise",
     "Scorer": "ganeval.scorer",
     "RankDeficientWarning": "ganeval.metrics.fid",
     "fid_from_features": "ganeval.metrics.fid",

@@ -90,6 +90,12 @@ def quantise(x: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
     return q.to(torch.uint8)
 
 
+def to_uint8(images: torch.Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> torch.Tensor:
+    """Float images -> uint8 exactly as ganeval scores them (what saving them as PNGs stores); values outside
+    `value_range` are clamped, not refused: for code that shows or compares images, not for scoring."""
+    return quantise(images, checked_range(value_range))
+
+
 def to_rgb(images: torch.Tensor, channel_dim: int) -> torch.Tensor:
     """One channel replicated to three, alpha dropped; three channels as they are."""
     c = images.shape[channel_dim]

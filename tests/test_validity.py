@@ -17,6 +17,7 @@ import torch
 from ganeval.disturbances import DISTURBANCES, disturb
 from ganeval.errors import InputError
 from ganeval.metrics import RankDeficientWarning, fid_from_features, kernel_inception_distance
+from ganeval.metrics.prdc import precision_recall_density_coverage
 from tests.conftest import data_root
 
 LEVELS = (0.0, 0.5, 1.0)
@@ -82,8 +83,10 @@ def clean_features(extractor, disturbed_set) -> torch.Tensor:
 
 @pytest.mark.parametrize("name", ["gaussian_noise", "gaussian_blur"])
 def test_fid_and_kid_rise_with_disturbance_level(name, extractor, ganeval_tf_features, disturbed_set, clean_features):
+    """The FID paper's Figure 1 in small, with the fidelity metrics beside it: as images get worse, FID and KID
+    rise and precision and density (how much of the generated set lies on the real manifold) fall."""
     reference = ganeval_tf_features[0]  # pool3 of the 48 clean images, computed once per session
-    fids, kids = [], []
+    fids, kids, precisions, densities = [], [], [], []
     start = time.perf_counter()
     for level in LEVELS:
         features = clean_features if level == 0 else _pool3(extractor, disturb(name, disturbed_set, level, seed=0))
@@ -91,8 +94,14 @@ def test_fid_and_kid_rise_with_disturbance_level(name, extractor, ganeval_tf_fea
             warnings.simplefilter("ignore", RankDeficientWarning)  # n < 2048: biased, but ordered
             fids.append(fid_from_features(reference, features))
         kids.append(kernel_inception_distance(reference, features, subset_size=N_DISTURBED)[0])
+        knn = precision_recall_density_coverage(reference, features)
+        precisions.append(knn["precision"])
+        densities.append(knn["density"])
     elapsed = time.perf_counter() - start
-    print(f"\n{name}: levels {LEVELS} FID {np.round(fids, 2)} KID {np.round(kids, 5)} ({elapsed:.0f} s)")
+    print(f"\n{name}: levels {LEVELS} FID {np.round(fids, 2)} KID {np.round(kids, 5)} precision "
+          f"{np.round(precisions, 3)} density {np.round(densities, 3)} ({elapsed:.0f} s)")  # fmt: skip
 
     assert fids[0] < fids[1] < fids[2], fids
     assert kids[0] < kids[1] < kids[2], kids
+    assert precisions[0] > precisions[2] and precisions[1] >= precisions[2], precisions
+    assert densities[0] > densities[1] > densities[2], densities

@@ -16,8 +16,8 @@ import click
 from ganeval.cli.errors import friendly_errors
 
 if TYPE_CHECKING:
+    from ganeval import ImageSource
     from ganeval.baselines.recipe import Recipe
-    from ganeval.sources.base import ImageSource
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 
@@ -40,15 +40,15 @@ def checkpoint_source(
     """
     import torch
 
+    import ganeval
     from ganeval.baselines.checkpoint import read_checkpoint, rebuild_model
-    from ganeval.sources.generator import SAMPLE_BATCH_SIZE, GeneratorSource
 
     state = read_checkpoint(path)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     recipe, model = rebuild_model(state, device)
     name = f"{recipe.name}@{state['step']}"
-    batch_size = batch_size or SAMPLE_BATCH_SIZE
-    return GeneratorSource(model.sampler(), n_samples, (-1.0, 1.0), batch_size=batch_size, seed=seed, name=name)
+    batch_size = batch_size or ganeval.SAMPLE_BATCH_SIZE
+    return ganeval.GeneratorSource(model.sampler(), n_samples, (-1.0, 1.0), batch_size=batch_size, seed=seed, name=name)
 
 
 def score_own_evaluation(

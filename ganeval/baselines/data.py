@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+import ganeval
 from ganeval.errors import check
-from ganeval.sources.datasets import LabelledImages
 
 
 class BatchStream:
@@ -15,7 +15,7 @@ class BatchStream:
     batches were drawn before a restart. Images become floats in [-1, 1] on the data's device.
     """
 
-    def __init__(self, data: LabelledImages, batch_size: int, seed: int, device: torch.device):
+    def __init__(self, data: ganeval.LabelledImages, batch_size: int, seed: int, device: torch.device):
         check(batch_size <= len(data.images), f"batch size {batch_size} exceeds the {len(data.images)} images")
         self.images, self.labels = data.images.to(device), data.labels.to(device)
         self.batch_size, self.seed = batch_size, seed

@@ -49,10 +49,9 @@ KEYS = (
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Floats in [-1, 1] -> uint8 as a PNG saved by torchvision stores them: clamp(x' * 255 + 0.5, 0, 255)
-    truncated, x' = (x + 1) / 2, in float32: the quantisation `ganeval.Scorer` applies to float batches."""
-    scaled = (images.float() + 1.0) / 2.0 * 255.0 + 0.5
-    return scaled.clamp(0, 255).to(torch.uint8)
+    """Floats in [-1, 1] -> uint8 by ganeval's one rounding rule (`ganeval.to_uint8`, what `ganeval.Scorer`
+    applies to float batches and what saving PNGs stores)."""
+    return ganeval.to_uint8(images, (-1.0, 1.0))
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
