@@ -60,18 +60,22 @@ def _keep_list(items: list) -> list:
     return items
 
 
+CPU_WORKER_MIN_IMAGES = 1000  # below this, starting a decode worker on the CPU costs more than it saves
+
+
 def auto_workers(source: ImageSource, device: torch.device) -> int:
     """Decoding processes when none are asked for: enough to keep a GPU fed when files must be decoded.
 
     On the CPU the network is the bottleneck, but decoding in the main process still stalls it between
-    batches: one worker overlaps the two (benchmarks/RESULTS.md compares 0, 1 and 2 on 2 cores); more
-    would only take cores from the network. In-memory sources (arrays, datasets, generators) have
-    nothing to decode.
+    batches: one worker overlaps the two on large inputs (benchmarks/RESULTS.md compares 0, 1 and 2 on 2
+    cores: equal at 400 images, 1 ahead in a busier run); starting it costs a second or two, so small
+    inputs decode in the main process, and more workers would only take cores from the network.
+    In-memory sources (arrays, datasets, generators) have nothing to decode.
     """
     if not source.decodes:
         return 0
     if device.type != "cuda":
-        return 1 if (os.cpu_count() or 1) >= 2 else 0
+        return 1 if (os.cpu_count() or 1) >= 2 and len(source) >= CPU_WORKER_MIN_IMAGES else 0
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 

@@ -35,7 +35,7 @@ def metric_options(func: Callable) -> Callable:
         click.option("--device", default=None, help="torch device: cuda, cuda:1, cpu [default: cuda if available]."),
         click.option("--workers", type=click.IntRange(min=0), default=None,
                      help="Processes decoding image files; 0 decodes in the main process [default: up to 8 on "
-                          "a GPU, 1 on the CPU, when there are files to decode; else 0]."),
+                          "a GPU, 1 on the CPU for 1000+ files, when there are files to decode; else 0]."),
         click.option("--weights", type=click.Path(dir_okay=False), default=None, envvar="GANEVAL_WEIGHTS",
                      help="Inception weights file [default: see `ganeval weights path`]."),
         click.option("--skip-bad", is_flag=True, help="Skip undecodable images (counted) instead of failing."),
