@@ -53,7 +53,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--ganeval-workers",
         type=int,
-        help="decoding processes for ganeval [default: its own, 1 on the CPU from 1,000 files]; tools ganeval-w0/w1/w2/w4 sweep them",
+        help="decoding processes for ganeval [default: its own, 1 on the CPU from 1,000 files]; "
+        "tools ganeval-w0/w1/w2/w4 sweep them",
     )
     p.add_argument("--metrics", default="fid", help="comma-separated: fid, kid, is (pytorch-fid does FID only)")
     p.add_argument("--tools", default=DEFAULT_TOOLS, help=f"comma-separated from {', '.join(RUNNERS)}")
