@@ -41,6 +41,13 @@ _EXPORTS = {
     "Cache": "ganeval.cache",
     "Evaluator": "ganeval.evaluator",
     "InceptionExtractor": "ganeval.extractor",
+    "Extractor": "ganeval.features.base",
+    "build_extractor": "ganeval.features.registry",
+    "FeatureSpace": "ganeval.features.spaces",
+    "SPACES": "ganeval.features.spaces",
+    "register_space": "ganeval.features.spaces",
+    "View": "ganeval.features.views",
+    "cmmd": "ganeval.metrics.cmmd",
     "StoreOptions": "ganeval.inputs",
     "GaussianStats": "ganeval.metrics.stats",
     "load_registry": "ganeval.references",
@@ -106,7 +113,12 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from ganeval.errors import GanevalError, InputError, StatisticsError, WeightsError  # noqa: F401
     from ganeval.evaluator import Evaluator  # noqa: F401
     from ganeval.extractor import InceptionExtractor  # noqa: F401
+    from ganeval.features.base import Extractor  # noqa: F401
+    from ganeval.features.registry import build_extractor  # noqa: F401
+    from ganeval.features.spaces import SPACES, FeatureSpace, register_space  # noqa: F401
+    from ganeval.features.views import View  # noqa: F401
     from ganeval.inputs import StoreOptions  # noqa: F401
+    from ganeval.metrics.cmmd import cmmd  # noqa: F401
     from ganeval.metrics.fid import RankDeficientWarning, fid_from_features, frechet_distance  # noqa: F401
     from ganeval.metrics.kid import kernel_inception_distance  # noqa: F401
     from ganeval.metrics.prdc import precision_recall_density_coverage  # noqa: F401

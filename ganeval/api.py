@@ -5,13 +5,15 @@ statistics file), the generated set second. The Inception Score rates the genera
 when two are given, the only one when one is. Inputs are anything `ganeval.sources.as_source` accepts
 (image folders, zip and tar archives, `.npy`/`.npz` image arrays, dataset names such as
 `"mnist:test[:1000]"`, uint8 tensors N x C x H x W and arrays N x H x W x C, an `ImageSource`), a
-statistics file (FID only), or a named reference. Pass `extractor=` to reuse a loaded network across calls.
+statistics file (FID-like metrics only), or a named reference. Pass `extractor=` (one loaded network or a
+list) to reuse loaded networks across calls.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import fields
+from collections.abc import Sequence
+from dataclasses import fields, replace
 from typing import Any
 
 from ganeval.config import (
@@ -26,10 +28,12 @@ from ganeval.config import (
     make_settings,
 )
 from ganeval.errors import check
-from ganeval.extractor import InceptionExtractor
+from ganeval.features.base import Extractor
+from ganeval.features.spaces import get_space
+from ganeval.features.views import View
 from ganeval.inputs import Input, Obtained, Pipeline, SkippedFilesWarning, StoreOptions, resolve_input
 from ganeval.labels import input_classes
-from ganeval.results import TWO_SIDED, compute_metrics, needs, parse_metrics
+from ganeval.results import TWO_SIDED, Needs, Side, compute_metrics, metric_view, needs, parse_metrics, views_of
 from ganeval.statsfile import LoadedStats, save_stats
 
 __all__ = [
@@ -43,7 +47,7 @@ __all__ = [
     "score",
 ]
 
-EXTRACTOR_SETTINGS = ("mode", "precision", "weights", "device", "batch_size")
+EXTRACTOR_SETTINGS = ("precision", "weights", "device", "batch_size")
 
 
 def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], StoreOptions]:
@@ -54,22 +58,40 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], StoreOptions
 
 
 def make_pipeline(
-    extractor: InceptionExtractor | None, settings: Settings | None, options: dict[str, Any]
+    extractor: Extractor | Sequence[Extractor] | None,
+    settings: Settings | None,
+    options: dict[str, Any],
+    metrics: tuple[str, ...] = (),
 ) -> tuple[Pipeline, Settings]:
-    """The pipeline for `options` (Settings and StoreOptions fields), refusing an `extractor` whose own
-    settings contradict the ones given explicitly."""
+    """The pipeline for `options` (Settings and StoreOptions fields) and the `metrics` it will serve.
+
+    A given extractor fixes its network's mode (unless one is given for it); settings that contradict an
+    extractor (precision, weights, device, batch size, mode) are refused rather than silently ignored.
+    """
     options, store = split_options(dict(options))
+    extractors = [extractor] if isinstance(extractor, Extractor) else list(extractor or [])
     resolved = make_settings(settings, **options)
-    if extractor is not None:
-        explicit = {k: options[k] for k in EXTRACTOR_SETTINGS if k in options}
+    for ex in extractors:
+        explicit = {k: options[k] for k in EXTRACTOR_SETTINGS if k in options and not isinstance(options[k], dict)}
         if settings is not None:
             defaults = Settings()
             explicit.update(
                 {k: getattr(settings, k) for k in EXTRACTOR_SETTINGS if getattr(settings, k) != getattr(defaults, k)}
             )
-        if explicit:
-            extractor.check_agrees(**explicit)
-    return Pipeline(resolved, store, extractor), resolved
+        if "weights" in explicit and len({e.network for e in extractors}) > 1:
+            explicit.pop("weights")  # one file cannot describe several networks; weights_for refuses it
+        given_mode = dict(resolved.modes).get(ex.network)
+        if (
+            given_mode is None
+            and resolved.mode is not None
+            and ex.network == get_space(resolved.features_space).network
+        ):
+            given_mode = resolved.mode
+        ex.check_agrees(**explicit, mode=given_mode)
+        if given_mode is None:  # the extractor's mode is the one its network's views use
+            resolved = replace(resolved, modes=tuple(sorted({**dict(resolved.modes), ex.network: ex.mode}.items())))
+    networks = tuple(v.network for v in views_of(metrics, resolved).values()) if metrics else ()
+    return Pipeline(resolved, store, extractors, networks), resolved
 
 
 def _at_least_two(item: Input) -> None:
@@ -83,12 +105,39 @@ def intra_fid(real: Any, fake: Any, **options: Any) -> tuple[float, dict[str, fl
     return float(result[KEY_INTRA_FID]), result[KEY_FID_PER_CLASS]
 
 
+def spaces_record(pipeline: Pipeline, metrics: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """For each metric, the view it read: space, layer, mode (as filed) and the weights' digest."""
+    views = views_of(metrics, pipeline.settings)
+    return {m: {"features": v.space, "layer": v.layer, "mode": pipeline.protocol(v),
+                "weights_sha256": pipeline.digest(v.network, required=False)} for m, v in views.items()}  # fmt: skip
+
+
+def obtain_side(
+    pipeline: Pipeline, obj: Any, item: Input, needs: dict[View, Needs], labels: Any = None, classes: Any = None
+) -> Side:
+    """What one input provides in every view it is needed in: statistics, rows, logits and, for per-class
+    metrics, the real side's per-class statistics (`labels` given or from the input) or the generated
+    side's row classes (`classes`)."""
+    views: dict[View, Obtained] = {view: Obtained(item.count()) for view in needs}
+    parts = {view: need for view, need in needs.items() if need.stats or need.features or need.logits}
+    if parts:
+        views.update(pipeline.obtain(item, parts))
+    for view, need in needs.items():
+        if need.classes and classes is None:  # the real side: per-class statistics through the cache
+            real_classes = input_classes(obj, item, pipeline.store, labels)
+            views[view].class_stats = pipeline.obtain_classes(item, real_classes, view)
+        elif need.classes:
+            views[view].classes = classes
+    n = next((o.n for o in views.values() if o.n is not None), item.count())
+    return Side(n, views)
+
+
 def score(
     real: Any,
     fake: Any = None,
     metrics: str | tuple[str, ...] | list[str] = ("fid",),
     *,
-    extractor: InceptionExtractor | None = None,
+    extractor: Extractor | Sequence[Extractor] | None = None,
     value_range: tuple[float, float] | None = None,
     settings: Settings | None = None,
     real_labels: Any = None,
@@ -99,14 +148,16 @@ def score(
 
     `real` is the reference, `fake` the generated set; with one input (`fake` None) that input is the
     generated set, which only the Inception Score can rate alone. Options are the fields of
-    `ganeval.config.Settings` (mode, batch_size, device, workers, weights, seed, ...) and of
-    `ganeval.inputs.StoreOptions` (cache, force, verify, data_root, download, max_pixels). A statistics file
-    gives FID only; its count is None when the file does not record it. intra-FID needs classes:
-    labelled datasets and folders with one subfolder per class carry them, other inputs take
-    `real_labels` / `fake_labels` (numbers or names, one per image).
+    `ganeval.config.Settings` (features, mode, batch_size, device, workers, weights, seed, ...) and of
+    `ganeval.inputs.StoreOptions` (cache, force, verify, data_root, download, max_pixels). `mode` and
+    `weights` take one value or a {space: value} mapping. A statistics file gives FID-like metrics only; its
+    count is None when the file does not record it. intra-FID needs classes: labelled datasets and folders
+    with one subfolder per class carry them, other inputs take `real_labels` / `fake_labels` (numbers or
+    names, one per image). The result's "spaces" says which view (space, layer, mode, weights) each
+    metric read; "features" names the --features space when a space-generic metric was asked.
     """
-    pipeline, resolved = make_pipeline(extractor, settings, options)
     wanted = parse_metrics(metrics)
+    pipeline, resolved = make_pipeline(extractor, settings, options, wanted)
     if fake is None:
         two_sided = sorted(TWO_SIDED.intersection(wanted))
         check(
@@ -115,49 +166,49 @@ def score(
             "(REAL FAKE)",
         )
         real, fake = None, real
-    real_needs, fake_needs = needs(wanted)
+    real_needs, fake_needs = needs(wanted, resolved)
     real_item = resolve_input(real, "real", pipeline.store, value_range) if real is not None else None
     fake_item = resolve_input(fake, "fake", pipeline.store, value_range)
-    if fake_needs.classes:  # labels before any pass, so a missing one costs nothing
-        real_classes = input_classes(real, real_item, pipeline.store, real_labels)
+    fake_classes = None
+    if any(n.classes for n in fake_needs.values()):  # labels before any pass, so a missing one costs nothing
+        real_labels = input_classes(real, real_item, pipeline.store, real_labels)
         fake_classes = input_classes(fake, fake_item, pipeline.store, fake_labels)
     for item in (real_item, fake_item):  # before any pass over the other input, not after it
         if item is not None:
             _at_least_two(item)
-    if fake_needs.logits:
+    if any(n.logits for n in fake_needs.values()):
         check(fake_item.has_images, f"{fake_item.label} is a statistics file: the Inception Score needs images")
         pipeline.extractor.require_head()
     got_real = None
     if real_item is not None:  # a real set no metric reads is only counted (a reference without its data)
-        got_real = Obtained(real_item.count())
-        if real_needs.stats or real_needs.features:
-            got_real = pipeline.obtain(real_item, **real_needs.pipeline_parts())
-        if real_needs.classes:
-            got_real.class_stats = pipeline.obtain_classes(real_item, real_classes)
-    got_fake = pipeline.obtain(fake_item, **fake_needs.pipeline_parts())
-    if fake_needs.classes:
-        got_fake.classes = fake_classes
-    return compute_metrics(wanted, got_real, got_fake, resolved)
+        got_real = obtain_side(pipeline, real, real_item, real_needs, labels=real_labels)
+    got_fake = obtain_side(pipeline, fake, fake_item, fake_needs, classes=fake_classes)
+    result = compute_metrics(wanted, got_real, got_fake, resolved)
+    result["spaces"] = spaces_record(pipeline, wanted)
+    return result
 
 
 def compute_stats(
     source: Any,
     output: str | os.PathLike | None = None,
     *,
-    extractor: InceptionExtractor | None = None,
+    extractor: Extractor | None = None,
     value_range: tuple[float, float] | None = None,
     settings: Settings | None = None,
     storage: str = "full",
     **options: Any,
 ) -> LoadedStats:
-    """pool3 statistics of one input (through the cache), written to `output` when given.
+    """Statistics of one input in the --features space (default Inception pool3), through the cache,
+    written to `output` when given.
 
     The file holds float64 `mu` and `sigma` (pytorch-fid reads it) plus `n` and the metadata that
-    later loads check; `storage="triu32"` is the compact form of the committed reference statistics.
+    later loads check (the space, weights, mode and layer among them); `storage="triu32"` is the compact
+    form of the committed reference statistics.
     """
-    pipeline, _ = make_pipeline(extractor, settings, options)
+    pipeline, resolved = make_pipeline(extractor, settings, options, ("fd",))
+    view = metric_view("fd", resolved)
     item = resolve_input(source, "source", pipeline.store, value_range)
-    got = pipeline.obtain(item, stats=True)
+    got = pipeline.obtain(item, {view: Needs(stats=True)})[view]
     path = str(output) if output is not None else item.label
     if output is not None:
         check(got.meta is not None, f"{item.label} carries no metadata to write; it is a statistics file already")

@@ -133,7 +133,7 @@ class Benchmark:
         log: Callable[[str], None] | None = None,
         **options: Any,
     ):
-        from ganeval.api import make_pipeline
+        from ganeval.api import make_pipeline, spaces_record
         from ganeval.inputs import resolve_input
         from ganeval.results import needs, parse_metrics
 
@@ -142,21 +142,22 @@ class Benchmark:
         self.samples, self.samples_per_class, self.repeats = samples, samples_per_class, repeats
         self.progress, self.log = progress, log or (lambda line: print(line, file=sys.stderr))
         options.setdefault("cache", True)
-        self.pipeline, self.settings = make_pipeline(None, None, {**options, "progress": progress})
-        self.real_needs, self.fake_needs = needs(self.metrics)
+        self.pipeline, self.settings = make_pipeline(None, None, {**options, "progress": progress}, self.metrics)
+        self.real_needs, self.fake_needs = needs(self.metrics, self.settings)
         self._reference_spec = reference
         self._reference_item = resolve_input(reference, "reference", self.pipeline.store, value_range=None)
         self._reference: Any = None  # obtained when the first input needs it: a finished run reads nothing
-        extractor = self.pipeline.extractor  # loaded once, here
-        if self.fake_needs.logits:
-            extractor.require_head()
+        self.plan = {v: self.pipeline.extractor_for(v) for v in {**self.real_needs, **self.fake_needs}}  # loaded once
+        self.extractor = next(iter(self.plan.values()))
+        for view, need in self.fake_needs.items():
+            if need.logits:
+                self.plan[view].require_head()
         self.record_settings = {
             "metrics": list(self.metrics),
             "reference": {"name": self._reference_item.label, **_identity(self._reference_item)},
-            "weights_sha256": extractor.weights_sha256,
-            "mode": extractor.mode,
-            "layer": "pool3",
-            "precision": extractor.precision,
+            "features": self.settings.features,
+            "spaces": spaces_record(self.pipeline, self.metrics),
+            "precision": self.settings.precision,
             "samples": samples,
             "samples_per_class": samples_per_class,
             "seed": self.settings.seed,
@@ -172,16 +173,9 @@ class Benchmark:
         return self._reference
 
     def _obtain_reference(self, reference: Any, item: Any) -> Any:
-        from ganeval.inputs import Obtained
-        from ganeval.labels import input_classes
+        from ganeval.api import obtain_side
 
-        got = Obtained(item.count())
-        if self.real_needs.stats or self.real_needs.features:
-            got = self.pipeline.obtain(item, **self.real_needs.pipeline_parts())
-        if self.real_needs.classes:
-            classes = input_classes(reference, item, self.pipeline.store)
-            got.class_stats = self.pipeline.obtain_classes(item, classes)
-        return got
+        return obtain_side(self.pipeline, reference, item, self.real_needs)
 
     def run(self, inputs: list[BenchInput], out: str | os.PathLike) -> tuple[list[dict], int]:
         """Score every (input, repeat) not yet in `out`; returns (this settings' records in `out`, failures)."""
@@ -231,9 +225,9 @@ class Benchmark:
         record: dict[str, Any] = {
             "status": "ok", "error": None, "input": {**bench_input.describe(), "fingerprint": fingerprint},
             "repeat": repeat, "seed": seed, "metrics": None, "reference": self.record_settings["reference"],
-            "settings": {**self.record_settings, "batch_size": self.pipeline.extractor.batch_size},
+            "settings": {**self.record_settings, "batch_size": self.extractor.batch_size},
             "settings_key": self.key, "versions": {"ganeval": __version__, "torch": torch.__version__},
-            "device": str(self.pipeline.extractor.device),
+            "device": str(self.extractor.device),
         }  # fmt: skip
         try:
             record["metrics"] = self._metrics(bench_input, seed)
@@ -246,6 +240,7 @@ class Benchmark:
         return record
 
     def _metrics(self, bench_input: BenchInput, seed: int) -> dict[str, Any]:
+        from ganeval.api import obtain_side
         from ganeval.inputs import resolve_input
         from ganeval.labels import input_classes
         from ganeval.results import compute_metrics
@@ -255,14 +250,14 @@ class Benchmark:
         if bench_input.kind == "checkpoint":
             from ganeval.cli.checkpoints import checkpoint_input
 
-            device = str(self.pipeline.extractor.device)
+            device = str(self.extractor.device)
             fake, labels = checkpoint_input(bench_input.path, self.samples, self.samples_per_class, seed, device)
         item = resolve_input(fake, "fake", self.pipeline.store, value_range=None)
         n = item.count()
         check(n is None or n >= 2, f"{item.label}: need at least 2 images, got {n}")
-        classes = input_classes(fake, item, self.pipeline.store, labels) if self.fake_needs.classes else None
-        got = self.pipeline.obtain(item, **self.fake_needs.pipeline_parts())
-        got.classes = classes
+        wants_classes = any(need.classes for need in self.fake_needs.values())
+        classes = input_classes(fake, item, self.pipeline.store, labels) if wants_classes else None
+        got = obtain_side(self.pipeline, fake, item, self.fake_needs, classes=classes)
         settings = replace(self.settings, seed=seed)
         result = compute_metrics(self.metrics, self.reference, got, settings)
         return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in result.items()}

@@ -1,8 +1,9 @@
-"""The statistics and feature cache: each source's pool3 statistics (FID) and features (KID), computed once.
+"""The statistics and feature cache: each source's statistics (FID) and features (KID...) per view, computed once.
 
 Location: `$GANEVAL_CACHE`, else `$GANEVAL_HOME/cache` (default `~/.cache/ganeval/cache`). An entry's
 name is a readable label plus a hash of everything that determines its content: the source
-fingerprint, the weights trunk sha256, the preprocessing mode, the layer, the skip-bad rule, what is
+fingerprint, the feature space, the weights sha256 (Inception: of its trunk), the preprocessing mode, the
+layer, the skip-bad rule, what is
 stored, the cache format and ganeval's major.minor version. Entries are written atomically
 (`ganeval.atomic`), so a killed run leaves no corrupt entry and concurrent writers of one entry each
 leave a complete one. An entry that cannot be read counts as absent and is recomputed.
@@ -30,7 +31,7 @@ from ganeval.metrics.stats import GaussianStats
 from ganeval.paths import cache_dir
 from ganeval.statsfile import LoadedStats, stats_arrays, stats_from_arrays
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the feature space is part of every key
 KINDS = ("stats", "features")
 STALE_TMP_SECONDS = 3600.0  # temporary files older than this belong to dead writers
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -50,6 +51,7 @@ class CacheKey:
     mode: str
     layer: str
     skip_bad: bool = False
+    space: str = "inception"
 
     def digest(self, kind: str) -> str:
         fields = {**asdict(self), "kind": kind, "format": CACHE_FORMAT, "version": _major_minor()}
@@ -58,6 +60,12 @@ class CacheKey:
 
 def _major_minor() -> str:
     return ".".join(__version__.split(".")[:2])
+
+
+def _view_slug(key: CacheKey) -> str:
+    """The readable part naming the view: `tf-pool3` for Inception, `dinov2-vit-l-14-edm2-cls` for others."""
+    view = f"{key.mode}-{key.layer}" if key.space == "inception" else f"{key.space}-{key.mode}-{key.layer}"
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", view)
 
 
 def _slug(label: str) -> str:
@@ -80,13 +88,13 @@ class Cache:
         self.root = Path(root) if root is not None else cache_dir()
 
     def path_for(self, key: CacheKey, kind: str, label: str) -> Path:
-        return self.root / f"{_slug(label)}-{kind}-{key.mode}-{key.layer}-{key.digest(kind)}.npz"
+        return self.root / f"{_slug(label)}-{kind}-{_view_slug(key)}-{key.digest(kind)}.npz"
 
     def find(self, key: CacheKey, kind: str) -> Path | None:
         """The entry for `key` and `kind` under any label, or None."""
         if not self.root.is_dir():
             return None
-        return next(iter(sorted(self.root.glob(f"*-{kind}-{key.mode}-{key.layer}-{key.digest(kind)}.npz"))), None)
+        return next(iter(sorted(self.root.glob(f"*-{kind}-{_view_slug(key)}-{key.digest(kind)}.npz"))), None)
 
     def get_stats(self, key: CacheKey) -> LoadedStats | None:
         arrays = self._read(self.find(key, "stats"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
-from ganeval.errors import InputError
+from ganeval.errors import InputError, check
+from ganeval.features.spaces import SPACES, check_mode, get_network, get_space, parse_space
 
 KEY_FID = "fid"
 KEY_IS_MEAN = "is_mean"
@@ -20,7 +22,9 @@ KEY_FID_PER_CLASS = "fid_per_class"  # {class: FID}
 KEY_N_REAL = "n_real"  # images (or statistics' count) of the reference, the first of two inputs
 KEY_N_FAKE = "n_fake"  # images of the generated set, the second of two inputs or the only one
 
-METRICS = ("fid", "is", "kid", "pr", "dc", "intra_fid")
+# Metric names (ganeval.results.REGISTRY says what each reads); the space-generic ones (fd, kd, pr, dc,
+# intra_fd) read the --features space, the others their own.
+METRICS = ("fid", "is", "kid", "pr", "dc", "intra_fid", "fd", "kd", "intra_fd", "sfid", "fd_dinov2", "cmmd")
 
 # Choices of the settings below, here so that the command line offers them without importing torch.
 MODES = ("tf", "pytorch", "clean")  # ganeval.inception.preprocess
@@ -33,14 +37,17 @@ PRECISION_CHOICES = ("default", "fast", *PRECISIONS)
 class Settings:
     """How images become numbers. Defaults reproduce torch-fidelity's (and the TF code's) protocol."""
 
-    mode: str = "tf"  # preprocessing: tf | pytorch | clean (see ganeval.inception.preprocess)
-    batch_size: int | None = None  # None: 500 on a GPU, 32 on the CPU
+    features: str = "inception"  # the space of fd, kd, pr, dc and intra_fd ("SPACE" or "SPACE:LAYER")
+    mode: str | None = None  # preprocessing of the --features space's network; None: each space's default
+    modes: tuple[tuple[str, str], ...] = ()  # (space or network, mode) for a given space
+    batch_size: int | None = None  # None: 500 on a GPU for Inception, 256 for the others; 32 on the CPU
     precision: str = "default"  # default | fast | strict | tf32 | fp16 | bf16 (ganeval.inception.precision)
     device: str | None = None  # None: CUDA when available
     workers: int | None = None  # decoding processes; 0 = the main process; None = ganeval.loader.auto_workers
-    weights: str | None = None  # None: the resolution order of ganeval.inception.store
+    weights: str | None = None  # one weights file: of the one network the call uses (see weights_for)
+    space_weights: tuple[tuple[str, str], ...] = ()  # (space or network, file) for a given network
     skip_bad: bool = False  # skip undecodable images (counted) instead of failing
-    progress: bool = True  # tqdm bars on stderr
+    progress: bool = True  # progress bars on stderr
     distributed: bool = False  # shard extraction over the initialised torch.distributed process group (no cache)
     fid_method: str = "eig"  # eig: eigenvalues of S1 S2 in float64 torch; sqrtm: scipy.linalg.sqrtm
     is_splits: int = 10
@@ -52,11 +59,71 @@ class Settings:
     knn_samples: int | None = None  # k-NN metrics on a seeded subsample of each set; None: every image
     seed: int = 2020  # torch-fidelity's default seed for the IS shuffle and the KID subsets
 
+    @property
+    def features_space(self) -> str:
+        return self.features.partition(":")[0]
+
+    def mode_for(self, space: str) -> str:
+        """The preprocessing mode of `space`: given for it (or its network), else `mode` when the space reads
+        the --features space's network, else the space's default."""
+        spec = get_space(space)
+        given = dict(self.modes)
+        for key in (spec.name, spec.network):
+            if key in given:
+                return check_mode(spec.name, given[key])
+        if self.mode is not None and spec.network == get_space(self.features_space).network:
+            return check_mode(spec.name, self.mode)
+        return spec.default_mode
+
+    def weights_for(self, network: str, networks_in_call: tuple[str, ...] = ()) -> str | None:
+        """The weights file given for `network` (by its name or a space's); a single `weights` file belongs to
+        the one network of the call, and is refused as ambiguous when the call reads several."""
+        for key, path in self.space_weights:
+            if get_network(key).name == network:
+                return path
+        if self.weights is None:
+            return None
+        others = sorted(set(networks_in_call) - {network})
+        if others:
+            raise InputError(
+                f"--weights FILE is ambiguous: this call reads {', '.join(sorted({network, *others}))}; "
+                "give --weights NAME=FILE for each"
+            )
+        return self.weights
+
+
+def _pairs(value: Mapping[str, object] | tuple[tuple[str, object], ...]) -> tuple[tuple[str, str], ...]:
+    """A {space or network: value} mapping (or pairs) as sorted pairs, each name checked against the registry."""
+    items = dict(value.items() if isinstance(value, Mapping) else value)
+    for name in items:
+        get_network(name)  # an unknown name is an error here, not at the first pass
+    return tuple(sorted((str(k), str(v)) for k, v in items.items()))
+
 
 def make_settings(base: Settings | None = None, **overrides) -> Settings:
-    """`base` with `overrides` applied; a misspelled option is an error, never silently ignored."""
+    """`base` with `overrides` applied; a misspelled option is an error, never silently ignored.
+
+    `mode` and `weights` take one value or a {space: value} mapping (`--mode SPACE=MODE`,
+    `--weights NAME=FILE`); mappings go to `modes` and `space_weights`.
+    """
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise InputError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return replace(base or Settings(), **overrides)
+    if isinstance(overrides.get("mode"), Mapping):
+        overrides["modes"] = overrides.pop("mode")
+    if isinstance(overrides.get("weights"), Mapping):
+        overrides["space_weights"] = overrides.pop("weights")
+    for key in ("modes", "space_weights"):
+        if key in overrides:
+            overrides[key] = _pairs(overrides[key])
+    if overrides.get("weights") is not None:
+        overrides["weights"] = str(overrides["weights"])
+    settings = replace(base or Settings(), **overrides)
+    parse_space(settings.features)  # an unknown space or layer fails here
+    for name, mode in settings.modes:
+        choices = sorted({m for s in SPACES.values() if name in (s.name, s.network) for m in s.modes})
+        check(mode in choices, f"mode {mode!r} is not one of {name}'s: {', '.join(choices)}")
+    if settings.mode is not None:
+        check_mode(settings.features_space, settings.mode)
+    return settings

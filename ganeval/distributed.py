@@ -22,16 +22,17 @@ on the extractor's GPU with NCCL and on the CPU with gloo.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
 from ganeval.errors import GanevalError, InputError, check
-from ganeval.extractor import Extracted, ExtractOptions, FeatureState, InceptionExtractor, extract_raw
+from ganeval.extractor import Extracted, ExtractOptions, Extractor, Keep, SideState, extract_side
+from ganeval.features.views import View
 from ganeval.loader import MAX_BAD_EXAMPLES, LoadReport
 from ganeval.metrics.gaussian import GaussianAccumulator
 from ganeval.sources.base import ImageSource
@@ -42,9 +43,6 @@ TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT
 
 class RankFailedError(GanevalError):
     """Another rank's extraction failed with a user error; this rank stops with its message."""
-
-
-Partial = FeatureState  # one rank's share of an extraction, before the exchange
 
 
 def is_distributed() -> bool:
@@ -89,41 +87,67 @@ def process_group(backend: str | None = None) -> Iterator[bool]:
             dist.destroy_process_group()
 
 
-def distributed_extract(extractor: InceptionExtractor, source: ImageSource, **options: Any) -> Extracted:
+def distributed_extract(extractor: Extractor, source: ImageSource, **options: Any) -> Extracted:
     """`extractor.extract(source, **options)` with the work split over the ranks; every rank gets the whole
     result. The options are `ExtractOptions`' fields; `stats` defaults to True here.
 
-    Outside a process group (or with one rank) this is exactly `extractor.extract`. Progress is shown on
-    rank 0 only, for its own shard. Must be called by every rank with the same source and options.
+    Outside a process group (or with one rank) this is exactly `extractor.extract`. Must be called by every
+    rank with the same source and options.
     """
     opts = ExtractOptions(**{"stats": True, **options})
+    view = View(extractor.space, extractor.layer, extractor.mode)
+    wants = {view: Keep(opts.stats, opts.keep_features, opts.logits)}
+    side = distributed_extract_side({view: extractor}, source, wants, workers=opts.workers, skip_bad=opts.skip_bad,
+                                    progress=opts.progress, desc=opts.desc)  # fmt: skip
+    return side.extracted(view)
+
+
+def distributed_extract_side(
+    plan: Mapping[View, Extractor],
+    source: ImageSource,
+    wants: Mapping[View, Any],
+    *,
+    workers: int | None = None,
+    skip_bad: bool = False,
+    progress: bool = True,
+    desc: str | None = None,
+) -> SideState:
+    """`extract_side` over the ranks: each rank extracts its shard, then every rank gets the whole side.
+
+    Progress is shown on rank 0 only, for its own shard.
+    """
+    options = {"workers": workers, "skip_bad": skip_bad, "desc": desc}
     if not is_distributed():
-        return extract_raw(extractor, source, opts).reduced()
-    if opts.logits:
-        extractor.require_head()
+        return extract_side(plan, source, SideState(wants), progress=progress, **options)
+    for view, want in wants.items():
+        if want.logits:
+            plan[view].require_head()
     rank, world_size = dist.get_rank(), dist.get_world_size()
     shard = ShardSource(source, rank, world_size)
-    part: Partial | None = None
+    part: SideState | None = None
     error: BaseException | None = None
     try:
-        part = extract_partial(extractor, shard, replace(opts, progress=opts.progress and rank == 0))
+        part = extract_partial(plan, shard, wants, progress=progress and rank == 0, **options)
     except Exception as exc:  # every rank must reach the exchange, or the others wait forever
         error = exc
-    return reduce_partials(part, error, device=comm_device(extractor.device))
+    device = comm_device(next(iter(plan.values())).device)
+    return reduce_side(part, error, wants, device)
 
 
-def extract_partial(extractor: InceptionExtractor, source: ImageSource, opts: ExtractOptions) -> Partial:
-    """One pass over `source` keeping the raw accumulator (a shard may hold 0 or 1 images)."""
-    state = FeatureState(opts.stats, opts.keep_pool3, opts.logits)
+def extract_partial(
+    plan: Mapping[View, Extractor], source: ImageSource, wants: Mapping[View, Any], **options: Any
+) -> SideState:
+    """One pass over `source` keeping the raw accumulators (a shard may hold 0 or 1 images)."""
+    side = SideState(wants)
     try:
-        return extract_raw(extractor, source, opts, state)
+        return extract_side(plan, source, side, **options)
     except InputError:
         # A shard whose images are all bad is fine if other shards have good ones: checked after the exchange.
-        report = state.report
-        if not (opts.skip_bad and report.n_images == 0 and report.n_skipped_bad == len(source) > 0):
+        report = side.report
+        if not (options.get("skip_bad") and report.n_images == 0 and report.n_skipped_bad == len(source) > 0):
             raise
-    empty = FeatureState(opts.stats, opts.keep_pool3, opts.logits)
-    empty.report = state.report
+    empty = SideState(wants)
+    empty.report = side.report
     return empty
 
 
@@ -134,19 +158,26 @@ def comm_device(device: torch.device) -> torch.device:
     return device if device.type == "cuda" else local_device()
 
 
-def reduce_partials(
-    part: Partial | None, error: BaseException | None = None, device: torch.device | None = None
-) -> Extracted:
-    """Exchange every rank's `Partial` (or its failure) and assemble the whole `Extracted` on each rank."""
-    report, accumulator, pool3, logits = gather_state(part, error, device)
-    stats = accumulator.compute() if accumulator is not None else None
-    return Extracted(n=report.n_images, stats=stats, pool3=pool3, logits=logits, report=report)
+def reduce_side(
+    part: SideState | None, error: BaseException | None, wants: Mapping[View, Any], device: torch.device | None = None
+) -> SideState:
+    """Exchange every rank's side state (or its failure) and assemble the whole side on each rank."""
+    report, merged, _ = gather_side(part, error, device)
+    whole = SideState(wants)
+    whole.report = report
+    for view, (accumulator, rows, logits) in merged.items():
+        state = whole.states[view]
+        state.accumulator = accumulator if state.accumulator is not None else None
+        state._features = [rows] if rows is not None else []
+        state._logits = [logits] if logits is not None else []
+    return whole
 
 
-def gather_state(
-    part: Partial | None, error: BaseException | None = None, device: torch.device | None = None
-) -> tuple[LoadReport, GaussianAccumulator | None, torch.Tensor | None, torch.Tensor | None]:
-    """Every rank's state merged, on every rank: (load report, float64 accumulator, pool3 rows, logits).
+def gather_side(
+    part: SideState | None, error: BaseException | None = None, device: torch.device | None = None
+) -> tuple[LoadReport, dict[View, tuple[GaussianAccumulator | None, torch.Tensor | None, torch.Tensor | None]], Any]:
+    """Every rank's side merged, on every rank: (load report, per view (float64 accumulator, feature rows,
+    logits), the classes of the rows in rank order or None).
 
     A rank's failure is raised on all of them; ranks without images contribute nothing.
     """
@@ -163,28 +194,41 @@ def gather_state(
         report.n_images > 0 or n_bad == 0,
         f"none of the {n_bad} images could be decoded (first: {examples[0] if examples else ''})",
     )
-    accumulator = None
-    if part.accumulator is not None:
-        accumulator = _gather_accumulators(part.accumulator, metas, device)
-    pool3 = _gather_rows(part.pool3, [m["pool3"] for m in metas], device)
-    logits = _gather_rows(part.logits, [m["logits"] for m in metas], device)
-    return report, accumulator, pool3, logits
+    merged = {}
+    for i, (view, state) in enumerate(sorted(part.states.items())):
+        views = [m["views"][i] for m in metas]
+        accumulator = None
+        if state.accumulator is not None:
+            accumulator = _gather_accumulators(state.accumulator, [v["acc"] for v in views], device)
+        rows = _gather_rows(state.features, [v["features"] for v in views], device)
+        logits = _gather_rows(state.logits, [v["logits"] for v in views], device)
+        merged[view] = (accumulator, rows, logits)
+    classes = None
+    if part.keep_classes:
+        parts: list[Any] = [None] * dist.get_world_size()
+        dist.all_gather_object(parts, part.classes)
+        kept = [p for p in parts if p is not None]
+        classes = np.concatenate(kept) if kept else None
+    return report, merged, classes
 
 
-def _describe(part: Partial | None, error: BaseException | None) -> dict[str, Any]:
-    """The small, picklable facts the ranks swap first: failure, counts, shapes."""
+def _describe(part: SideState | None, error: BaseException | None) -> dict[str, Any]:
+    """The small, picklable facts the ranks swap first: failure, counts, shapes (views in sorted order)."""
     if part is None:
         user_error = isinstance(error, GanevalError)
         return {"error": f"{error}" if user_error else f"{type(error).__name__}: {error}", "user_error": user_error}
-    acc = part.accumulator
+    views = []
+    for _, state in sorted(part.states.items()):
+        acc, rows, logits = state.accumulator, state.features, state.logits
+        views.append({"acc": None if acc is None else (acc.n, acc.dim),
+                      "features": None if rows is None else tuple(rows.shape),
+                      "logits": None if logits is None else tuple(logits.shape)})  # fmt: skip
     return {
         "error": None,
         "n_images": part.report.n_images,
         "n_skipped_bad": part.report.n_skipped_bad,
         "bad_examples": part.report.bad_examples,
-        "acc": None if acc is None else (acc.n, acc.dim),
-        "pool3": None if part.pool3 is None else tuple(part.pool3.shape),
-        "logits": None if part.logits is None else tuple(part.logits.shape),
+        "views": views,
     }
 
 
@@ -208,10 +252,10 @@ def _all_gather(tensor: torch.Tensor) -> list[torch.Tensor]:
 
 
 def _gather_accumulators(
-    local: GaussianAccumulator, metas: list[dict[str, Any]], device: torch.device
+    local: GaussianAccumulator, shapes: list[tuple[int, int | None]], device: torch.device
 ) -> GaussianAccumulator:
     """All ranks' (n, mean, m2) merged in rank order; empty shards send zeros of the common shape."""
-    dims = [m["acc"][1] for m in metas if m["acc"][0] > 0]
+    dims = [d for n, d in shapes if n > 0]
     merged = GaussianAccumulator()
     if not dims:
         return merged  # no image anywhere: compute() raises as a single process would
@@ -221,8 +265,7 @@ def _gather_accumulators(
         state = {"mean": torch.zeros(d, dtype=torch.float64), "m2": torch.zeros(d, d, dtype=torch.float64)}
     means = _all_gather(state["mean"].to(device))
     m2s = _all_gather(state["m2"].to(device))
-    for meta, mean, m2 in zip(metas, means, m2s, strict=True):
-        n = meta["acc"][0]
+    for (n, _), mean, m2 in zip(shapes, means, m2s, strict=True):
         if n > 0:
             other = GaussianAccumulator()
             other.load_state_dict({"n": torch.tensor(n), "mean": mean, "m2": m2})

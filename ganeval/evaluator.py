@@ -80,9 +80,9 @@ class Evaluator:
         self.reference_stats = self.scorer.reference_stats
 
     @property
-    def reference_pool3(self):
-        """The reference's pool3 rows (kept when KID is computed), on the CPU."""
-        return self.scorer.reference_pool3
+    def reference_features(self):
+        """The reference's feature rows (kept when KID is computed)."""
+        return self.scorer.reference_features
 
     def evaluate(
         self,

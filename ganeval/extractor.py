@@ -1,198 +1,47 @@
-"""The one feature extractor: uint8 images in, pool3 features (and IS logits) out, in batches.
+"""The one extraction loop: each batch of a source decoded once and fed to every extractor that needs it.
 
-The network is loaded once per extractor and kept on its device; a training loop or a test session
-creates one and reuses it. Images of different sizes are resized one by one (each resize depends on
-its own image only), then stacked at 299x299 so the network always runs on full batches.
+A pass serves several *views* (space, layer, mode: `ganeval.features.views.View`). Views of one extractor
+(Inception's pool3 and sFID tensor) come from one forward pass; views of different networks (Inception,
+DINOv2, CLIP) share the decode. What each view keeps (float64 statistics, feature rows, logits) is a
+`FeatureState`; a `SideState` holds the states of one side with one load report.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from ganeval.errors import InputError, WeightsError
-from ganeval.inception.precision import (
-    compute_dtype,
-    prepare_for_device,
-    protocol,
-    resolve_precision,
-    tf32_convolutions,
-    uses_fast_layout,
-)
-from ganeval.inception.preprocess import check_mode, preprocess
-from ganeval.inception.store import HEADLESS_HINT, resolve_weights
-from ganeval.inception.weights import build_network, read_state_dict, trunk_digest
+from ganeval.features.base import Extractor, default_device  # noqa: F401 (re-exported)
+from ganeval.features.inception import FEATURE_LAYER, InceptionExtractor, default_batch_size  # noqa: F401
+from ganeval.features.views import View
 from ganeval.loader import LoadReport, auto_workers, iterate_batches
 from ganeval.metrics.gaussian import GaussianAccumulator
 from ganeval.metrics.stats import GaussianStats
 from ganeval.sources import ImageSource
 
-FEATURE_LAYER = "pool3"
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def default_batch_size(device: torch.device) -> int:
-    """Large enough to fill an H100 (throughput is flat from about 500 up); small on the CPU."""
-    return 500 if device.type == "cuda" else 32
-
 
 @dataclass
 class Extracted:
-    """What one pass over a source produced; fields stay None unless asked for."""
+    """What one pass over a source produced for one view; fields stay None unless asked for."""
 
     n: int
     stats: GaussianStats | None = None
-    pool3: torch.Tensor | None = None
+    features: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     report: LoadReport = field(default_factory=lambda: LoadReport(0, 0, []))
 
 
-def _same_device(asked: torch.device, actual: torch.device) -> bool:
-    """ "cuda" names the current GPU, so it matches "cuda:N" when N is the current one."""
-    if asked.type != actual.type:
-        return False
-    if asked.index is None or actual.index is None:
-        current = torch.cuda.current_device() if asked.type == "cuda" and torch.cuda.is_available() else None
-        return (asked.index if asked.index is not None else current) == (
-            actual.index if actual.index is not None else current
-        )
-    return asked.index == actual.index
-
-
-class InceptionExtractor:
-    """The FID Inception network with one preprocessing mode, on one device."""
-
-    def __init__(
-        self,
-        weights: str | Path | None = None,
-        mode: str = "tf",
-        device: str | torch.device | None = None,
-        batch_size: int | None = None,
-        precision: str | None = None,
-    ):
-        self.mode = check_mode(mode)
-        self.device = torch.device(device) if device is not None else default_device()
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"device {self.device} requested but CUDA is not available")
-        self.batch_size = batch_size or default_batch_size(self.device)
-        if self.batch_size < 1:
-            raise InputError(f"batch size must be positive, got {self.batch_size}")
-        self.weights_path = resolve_weights(weights)
-        state = read_state_dict(self.weights_path)
-        self.weights_sha256 = trunk_digest(state)
-        self.precision = resolve_precision(precision, self.device)
-        self.protocol = protocol(self.mode, self.precision)
-        self._dtype = compute_dtype(self.precision)
-        self.net = prepare_for_device(build_network(state).to(self.device), self.device, self.precision)
-
-    @classmethod
-    def from_settings(cls, settings) -> InceptionExtractor:
-        """The extractor a `ganeval.config.Settings` describes."""
-        return cls(settings.weights, settings.mode, settings.device, settings.batch_size, settings.precision)
-
-    @property
-    def has_head(self) -> bool:
-        return self.net.has_head
-
-    def check_agrees(self, **settings: Any) -> None:
-        """Refuse settings (mode, precision, weights, device, batch_size; None = not given) that this
-        extractor does not run with: passing both would silently measure something else."""
-        wrong = []
-        mode, precision, weights = settings.get("mode"), settings.get("precision"), settings.get("weights")
-        device, batch_size = settings.get("device"), settings.get("batch_size")
-        if mode is not None and mode != self.mode:
-            wrong.append(f"mode={mode!r} (it runs {self.mode!r})")
-        if precision is not None and resolve_precision(precision, self.device) != self.precision:
-            wrong.append(f"precision={precision!r} (it runs {self.precision!r})")
-        if device is not None and not _same_device(torch.device(device), self.device):
-            wrong.append(f"device={str(device)!r} (it runs on {self.device})")
-        if batch_size is not None and batch_size != self.batch_size:
-            wrong.append(f"batch_size={batch_size} (it uses {self.batch_size})")
-        if weights is not None and not self._same_weights(weights):
-            wrong.append(f"weights={str(weights)!r} (it holds {self.weights_path})")
-        if wrong:
-            raise InputError(
-                f"the extractor passed contradicts {', '.join(wrong)}: drop those settings, or build an "
-                "extractor with them"
-            )
-
-    def _same_weights(self, weights: str | Path) -> bool:
-        path = resolve_weights(weights, download=False)
-        if path.resolve() == Path(self.weights_path).resolve():
-            return True
-        try:
-            return trunk_digest(read_state_dict(path)) == self.weights_sha256
-        except WeightsError:
-            return False  # not a weights file at all: certainly not the ones loaded
-
-    def require_head(self) -> None:
-        if not self.has_head:
-            raise WeightsError(HEADLESS_HINT.format(path=self.weights_path))
-
-    @torch.no_grad()
-    def forward(self, images: torch.Tensor | list[torch.Tensor], with_logits: bool = False):
-        """Features of uint8 images (N x 3 x H x W, or a list of 3 x H x W of any sizes) -> (pool3, logits)."""
-        if with_logits:
-            self.require_head()
-        batch = torch.cat(list(self._normalised(images)))
-        if uses_fast_layout(self.precision):
-            batch = batch.to(dtype=self._dtype, memory_format=torch.channels_last)
-        with tf32_convolutions(self.precision == "tf32"):
-            pool3, logits = self.net(batch, with_logits=with_logits)
-        return pool3.float(), (logits.float() if logits is not None else None)
-
-    def _normalised(self, images: torch.Tensor | list[torch.Tensor]) -> Iterator[torch.Tensor]:
-        """Runs of equal-sized images, moved to the device as uint8 and preprocessed together."""
-        if isinstance(images, torch.Tensor):
-            yield preprocess(self._to_device(images), self.mode)
-            return
-        start = 0
-        while start < len(images):
-            end = start + 1
-            while end < len(images) and images[end].shape == images[start].shape:
-                end += 1
-            yield preprocess(self._to_device(torch.stack(images[start:end])), self.mode)
-            start = end
-
-    def _to_device(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 images onto the device; from pinned memory, so the copy does not wait for the GPU."""
-        if self.device.type == "cuda" and images.device.type == "cpu":
-            return images.pin_memory().to(self.device, non_blocking=True)
-        return images.to(self.device)
-
-    def extract(
-        self,
-        source: ImageSource,
-        *,
-        stats: bool = False,
-        keep_pool3: bool = False,
-        logits: bool = False,
-        workers: int | None = None,
-        skip_bad: bool = False,
-        progress: bool = True,
-        desc: str | None = None,
-    ) -> Extracted:
-        """One pass over `source`, streaming pool3 into float64 statistics and keeping what is asked."""
-        options = ExtractOptions(stats, keep_pool3, logits, workers, skip_bad, progress, desc)
-        return extract_raw(self, source, options).reduced()
-
-
 @dataclass(frozen=True)
 class ExtractOptions:
-    """What one pass keeps (statistics, pool3, logits) and how it reads (workers, bad images, progress)."""
+    """What a single-view pass keeps (statistics, feature rows, logits) and how it reads (workers, bad
+    images, progress)."""
 
     stats: bool = False
-    keep_pool3: bool = False
+    keep_features: bool = False
     logits: bool = False
     workers: int | None = None  # None: ganeval.loader.auto_workers
     skip_bad: bool = False
@@ -201,43 +50,63 @@ class ExtractOptions:
 
 
 class FeatureState:
-    """What passes of the network accumulate: float64 statistics, pool3 rows, logits, and load counts.
+    """What passes of a network accumulate for one view: float64 statistics, feature rows, logits.
 
-    Filled by the extraction loop (`extract_raw`) and by `ganeval.Scorer.update`; states of several
-    passes or ranks merge exactly. Rows are kept where they were computed (`on_host=False`, a training
-    loop's GPU) or copied to host memory without waiting for the GPU (`on_host=True`, long passes).
+    Rows are kept where they were computed (`on_host=False`, a training loop's GPU) or copied to host memory
+    without waiting for the GPU (`on_host=True`, long passes). States of several passes or ranks merge exactly.
     """
 
-    def __init__(
-        self,
-        stats: bool = False,
-        keep_pool3: bool = False,
-        logits: bool = False,
-        on_host: bool = True,
-        classes: bool = False,
-    ):
+    def __init__(self, stats: bool = False, keep_features: bool = False, logits: bool = False, on_host: bool = True):
         self.accumulator = GaussianAccumulator() if stats else None
-        self.keep_pool3, self.keep_logits, self.on_host = keep_pool3 or classes, logits, on_host
-        self.keep_classes = classes
-        self._pool3: list[torch.Tensor] = []
+        self.keep_features, self.keep_logits, self.on_host = keep_features, logits, on_host
+        self._features: list[torch.Tensor] = []
         self._logits: list[torch.Tensor] = []
-        self._classes: list[np.ndarray] = []  # the class of each kept row (intra-FID)
+
+    def add(self, features: torch.Tensor, logits: torch.Tensor | None = None) -> None:
+        if self.accumulator is not None:
+            self.accumulator.update(features, check_finite=False)  # checked once, when the statistics are read
+        if self.keep_features:
+            self._features.append(self._keep(features))
+        if self.keep_logits and logits is not None:
+            self._logits.append(self._keep(logits))
+
+    def _keep(self, x: torch.Tensor) -> torch.Tensor:
+        # Copied to (pinned) host memory without waiting; `features` and `logits` wait before reading.
+        return x.to("cpu", non_blocking=True) if self.on_host and x.device.type == "cuda" else x
+
+    @property
+    def features(self) -> torch.Tensor | None:
+        return _rows(self._features)
+
+    @property
+    def logits(self) -> torch.Tensor | None:
+        return _rows(self._logits)
+
+    def stats(self) -> GaussianStats | None:
+        return self.accumulator.compute() if self.accumulator is not None else None
+
+
+class SideState:
+    """One side's states, one per view, with one load report and the class of every row (per-class metrics)."""
+
+    def __init__(self, wants: Mapping[View, Any], on_host: bool = True, classes: bool = False):
+        """`wants` maps each view to what to keep of it: an object with `stats`, `features`, `logits`."""
+        self.states = {
+            view: FeatureState(w.stats, w.features or classes, w.logits, on_host) for view, w in wants.items()
+        }
+        self.keep_classes = classes
         self.report = LoadReport()
+        self._classes: list[np.ndarray] = []
 
     @property
     def n(self) -> int:
         return self.report.n_images
 
-    def add(self, pool3: torch.Tensor, logits: torch.Tensor | None = None, count: bool = False) -> None:
-        """One batch's outputs; `count` adds its images to the report (the loader counts its own)."""
-        if self.accumulator is not None:
-            self.accumulator.update(pool3, check_finite=False)  # checked once, when the statistics are read
-        if self.keep_pool3:
-            self._pool3.append(self._keep(pool3))
-        if self.keep_logits and logits is not None:
-            self._logits.append(self._keep(logits))
-        if count:
-            self.report.n_images += len(pool3)
+    def add(self, outputs: Mapping[View, tuple[torch.Tensor, torch.Tensor | None]], count: int = 0) -> None:
+        """One batch's outputs per view; `count` adds its images to the report (the loader counts its own)."""
+        for view, (features, logits) in outputs.items():
+            self.states[view].add(features, logits)
+        self.report.n_images += count
 
     def add_classes(self, classes: np.ndarray) -> None:
         """The classes of rows added (in order); they must end up one per row."""
@@ -247,24 +116,10 @@ class FeatureState:
     def classes(self) -> np.ndarray | None:
         return np.concatenate(self._classes) if self._classes else None
 
-    def _keep(self, x: torch.Tensor) -> torch.Tensor:
-        # Copied to (pinned) host memory without waiting; `pool3` and `logits` wait before reading.
-        return x.to("cpu", non_blocking=True) if self.on_host and x.device.type == "cuda" else x
-
-    @property
-    def pool3(self) -> torch.Tensor | None:
-        return _rows(self._pool3)
-
-    @property
-    def logits(self) -> torch.Tensor | None:
-        return _rows(self._logits)
-
-    def stats(self) -> GaussianStats | None:
-        return self.accumulator.compute() if self.accumulator is not None else None
-
-    def reduced(self) -> Extracted:
-        """The result as callers see it: statistics computed from the accumulator."""
-        return Extracted(n=self.n, stats=self.stats(), pool3=self.pool3, logits=self.logits, report=self.report)
+    def extracted(self, view: View) -> Extracted:
+        """One view's result as callers see it: statistics computed from the accumulator."""
+        state = self.states[view]
+        return Extracted(self.n, state.stats(), state.features, state.logits, self.report)
 
 
 def _rows(parts: list[torch.Tensor]) -> torch.Tensor | None:
@@ -275,31 +130,74 @@ def _rows(parts: list[torch.Tensor]) -> torch.Tensor | None:
     return torch.cat(parts) if len(parts) > 1 else parts[0]
 
 
-def extract_raw(
-    extractor: InceptionExtractor,
-    source: ImageSource,
-    options: ExtractOptions,
-    state: FeatureState | None = None,
-) -> FeatureState:
-    """The extraction loop, the only one in ganeval: batches of `source` through the network into `state`.
+def run_views(
+    plan: Mapping[View, Extractor],
+    images: torch.Tensor | list[torch.Tensor],
+    logits: set[View] | frozenset = frozenset(),
+) -> dict[View, tuple[torch.Tensor, torch.Tensor | None]]:
+    """One batch through every extractor of `plan` once: views of one extractor share its forward pass."""
+    by_extractor: dict[int, list[View]] = {}
+    for view, extractor in plan.items():
+        by_extractor.setdefault(id(extractor), []).append(view)
+    out = {}
+    for views in by_extractor.values():
+        extractor = plan[views[0]]
+        wants_logits = any(v in logits for v in views)
+        taps = tuple(dict.fromkeys(v.layer for v in views))
+        got = extractor.run(images, taps, with_logits=wants_logits)
+        for view in views:
+            out[view] = (got[view.layer], got.get("logits") if view in logits else None)
+    return out
 
-    A function rather than a method so that it only needs `forward`, `batch_size` and `require_head`
-    (test doubles provide those). `state.report` is filled as images load, so a caller still has the
-    counts when a bad image raises; a given `state` (a `Scorer`'s) is added to.
+
+def extract_side(
+    plan: Mapping[View, Extractor],
+    source: ImageSource,
+    side: SideState,
+    *,
+    workers: int | None = None,
+    skip_bad: bool = False,
+    progress: bool = True,
+    desc: str | None = None,
+    batch_size: int | None = None,
+) -> SideState:
+    """The extraction loop, the only one in ganeval: batches of `source`, decoded once, through every
+    extractor of `plan`, into `side` (a new one, or a `Scorer`'s to add to).
+
+    `side.report` is filled as images load, so a caller still has the counts when a bad image raises.
     """
-    if options.logits:
-        extractor.require_head()
-    state = state if state is not None else FeatureState(options.stats, options.keep_pool3, options.logits)
-    workers = options.workers
+    extractors = list({id(e): e for e in plan.values()}.values())
+    for view, state in side.states.items():
+        if state.keep_logits:
+            plan[view].require_head()
     if workers is None:
-        workers = auto_workers(source, getattr(extractor, "device", torch.device("cpu")))
-    batches = iterate_batches(
-        source, extractor.batch_size, workers=workers, skip_bad=options.skip_bad, report=state.report
-    )
-    for images in _progress(batches, len(source), options.progress, options.desc):
+        workers = auto_workers(source, getattr(extractors[0], "device", torch.device("cpu")))
+    size = batch_size or min(e.batch_size for e in extractors)
+    batches = iterate_batches(source, size, workers=workers, skip_bad=skip_bad, report=side.report)
+    logits = {v for v, s in side.states.items() if s.keep_logits}
+    wanted = {v: plan[v] for v in side.states}
+    for images in _progress(batches, len(source), progress, desc):
         # Nothing in this loop waits for the GPU: the next batch is decoded and queued while it computes.
-        state.add(*extractor.forward(images, with_logits=options.logits))
-    return state
+        side.add(run_views(wanted, images, logits))
+    return side
+
+
+def extract(extractor: Extractor, source: ImageSource, options: ExtractOptions) -> Extracted:
+    """One pass of one extractor's default view over `source`."""
+    view = View(extractor.space, extractor.layer, extractor.mode)
+    side = SideState({view: Keep(options.stats, options.keep_features, options.logits)})
+    extract_side({view: extractor}, source, side, workers=options.workers, skip_bad=options.skip_bad,
+                 progress=options.progress, desc=options.desc)  # fmt: skip
+    return side.extracted(view)
+
+
+@dataclass(frozen=True)
+class Keep:
+    """What a pass keeps of one view."""
+
+    stats: bool
+    features: bool
+    logits: bool
 
 
 def _wait_for_copies() -> None:
@@ -308,7 +206,9 @@ def _wait_for_copies() -> None:
 
 
 def _progress(batches: Iterable[list[torch.Tensor] | torch.Tensor], total: int, enabled: bool, desc: str | None):
-    with tqdm(total=total, unit="img", desc=desc, disable=not enabled, file=sys.stderr, leave=False) as bar:
+    from ganeval.progress import progress_bar
+
+    with progress_bar(total, desc, enabled=enabled, unit="img") as bar:
         for images in batches:
             yield images
             bar.update(len(images))

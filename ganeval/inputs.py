@@ -1,8 +1,9 @@
-"""One input of a metric -> its pool3 statistics, features or logits: from a statistics file, a named
-reference, the cache, or a pass of the network, in that order of preference.
+"""One input of a metric -> its statistics, feature rows or logits in each view the metrics read: from a
+statistics file, a named reference, the cache, or one pass of the networks, in that order of preference.
 
-The network is loaded only when something has to be computed; the weights' trunk hash that cache keys
-and statistics checks need is read from the weights file without building the network.
+Networks are loaded only when something has to be computed; the weights' digest that cache keys and
+statistics checks need is read from the weights file without building the network. Every view missing
+from the cache is computed in one pass over the images (`ganeval.extractor.extract_side`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,18 @@ from typing import Any
 import torch
 
 from ganeval.cache import Cache, CacheKey
-from ganeval.config import Settings
-from ganeval.distributed import distributed_extract
+from ganeval.config import PRECISION_ALIASES, Settings
 from ganeval.errors import InputError, StatisticsError, WeightsError, check
-from ganeval.extractor import FEATURE_LAYER, Extracted, InceptionExtractor
-from ganeval.inception.precision import protocol
-from ganeval.inception.store import resolve_weights
+from ganeval.extractor import FEATURE_LAYER, Extracted, Extractor, InceptionExtractor, SideState, extract_side
+from ganeval.features.spaces import SPACES, get_space
+from ganeval.features.views import View
+from ganeval.features.weights import file_digest
+from ganeval.features.weights import resolve as resolve_weights_file
+from ganeval.inception.precision import FAST, protocol
 from ganeval.inception.weights import read_state_dict, trunk_digest
 from ganeval.metrics.gaussian import GaussianStats
 from ganeval.references import REF_PREFIX, Reference, Registry, committed_file, load_registry, verify_reference
+from ganeval.results import Needs
 from ganeval.sources import ImageSource, as_source, is_stats_file, parse_dataset, split_slice
 from ganeval.sources.slicing import SliceSource, slice_label
 from ganeval.statsfile import LoadedStats, check_settings, load_stats, stats_metadata
@@ -85,6 +89,11 @@ class Input:
             self._source = self._opener()
         return self._source
 
+    @property
+    def skipped_files(self) -> int:
+        """Non-image files left out of an opened source (a reference not opened has none to report)."""
+        return self._source.skipped if self._source is not None else 0
+
     def count(self) -> int | None:
         """The number of images, known without opening a reference's data; None for statistics files."""
         if self.loaded is not None:
@@ -94,13 +103,15 @@ class Input:
 
 @dataclass
 class Obtained:
+    """What one input provides in one view."""
+
     n: int | None
     stats: GaussianStats | None = None
-    pool3: torch.Tensor | None = None
+    features: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     meta: dict[str, Any] | None = None  # the metadata of what was loaded or computed
     class_stats: dict[str, GaussianStats] | None = None  # intra-FID: each class's statistics
-    classes: Any = None  # intra-FID: the class of each row of `pool3` (numpy strings)
+    classes: Any = None  # intra-FID: the class of each row of `features` (numpy strings)
 
 
 def resolve_input(obj: Any, label: str, store: StoreOptions, value_range: tuple[float, float] | None) -> Input:
@@ -150,102 +161,172 @@ def _reference_input(spec: str, store: StoreOptions) -> Input:
 
 
 @functools.lru_cache(maxsize=8)
-def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+def _trunk_digest(path: str, size: int, mtime_ns: int) -> str:
     return trunk_digest(read_state_dict(path))
 
 
-def local_weights_digest(weights: str | None) -> str | None:
-    """Trunk sha256 of the weights that would be used, if they are on disk (never downloads)."""
+def local_weights_digest(network: str = "inception", weights: str | None = None) -> str | None:
+    """The digest of the weights `network` would use, if they are on disk (never downloads): Inception's
+    trunk sha256 (shared by its canonical and converted files), another network's file sha256."""
     try:
-        path = resolve_weights(weights, download=False)
+        path = resolve_weights_file(network, weights, download=False)
         st = Path(path).stat()
     except (WeightsError, OSError):
         return None
-    return _file_digest(str(path), st.st_size, st.st_mtime_ns)
+    if network == "inception":
+        return _trunk_digest(str(path), st.st_size, st.st_mtime_ns)
+    return file_digest(path)
 
 
 class Pipeline:
-    """Settings, the lazily loaded network, and the cache, shared by the inputs of one evaluation."""
+    """Settings, the lazily loaded networks, and the cache, shared by the inputs of one evaluation.
 
-    def __init__(self, settings: Settings, store: StoreOptions, extractor: InceptionExtractor | None = None):
+    `extractors` are loaded networks to use where they fit a view (same network and mode); the others are
+    built on first need. `networks` names every network the evaluation reads, so that a single weights file
+    is known to be unambiguous.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: StoreOptions,
+        extractors: Extractor | Sequence[Extractor] | None = None,
+        networks: Sequence[str] = (),
+    ):
         self.settings = settings
         self.store = store
-        self._extractor = extractor
-        # The protocol (mode, marked when the arithmetic is the fast one) files and checks every result.
-        self.mode = extractor.protocol if extractor is not None else protocol(settings.mode, settings.precision)
+        if isinstance(extractors, Extractor) or hasattr(extractors, "run"):
+            extractors = [extractors]
+        self._extractors: list[Extractor] = list(extractors or [])
+        self.networks = tuple(sorted(set(networks)))
         self.cache = Cache(store.cache_dir)
-        self._digest: str | None = extractor.weights_sha256 if extractor is not None else None
+        self._digests: dict[str, str] = {e.network: e.weights_sha256 for e in self._extractors}
 
     @property
-    def extractor(self) -> InceptionExtractor:
-        if self._extractor is None:
-            self._extractor = InceptionExtractor.from_settings(self.settings)
-            self._digest = self._extractor.weights_sha256
-        return self._extractor
+    def extractor(self) -> Extractor:
+        """The Inception extractor (the default view's), loaded on first use."""
+        return self.extractor_for(View("inception", FEATURE_LAYER, self.settings.mode_for("inception")))
 
-    def digest(self, required: bool) -> str | None:
-        """The weights' trunk hash; when `required`, loads (or fetches) the weights if needed."""
-        if self._digest is None:
-            self._digest = local_weights_digest(self.settings.weights)
-        if self._digest is None and required:
-            return self.extractor.weights_sha256
-        return self._digest
+    def loaded(self) -> list[Extractor]:
+        return list(self._extractors)
 
-    def wanted(self, required: bool) -> dict[str, Any]:
-        return {"weights_sha256": self.digest(required), "mode": self.mode, "layer": FEATURE_LAYER}
+    def extractor_for(self, view: View) -> Extractor:
+        """The loaded network serving `view`, built (and its weights fetched) on first need."""
+        for extractor in self._extractors:
+            if extractor.network == view.network and extractor.mode == view.mode:
+                return extractor
+        s = self.settings
+        weights = s.weights_for(view.network, self.networks or (view.network,))
+        if view.network == "inception":
+            extractor: Extractor = InceptionExtractor(weights, view.mode, s.device, s.batch_size, s.precision)
+        else:
+            from ganeval.features.registry import build_extractor
 
-    def obtain_classes(self, item: Input, classes: Any) -> dict[str, GaussianStats]:
-        """Each class's statistics, one subset of `item`'s images per class, each cached like any input."""
+            extractor = build_extractor(
+                view.space, weights, view.mode, s.device, s.batch_size, s.precision, download=self.store.download
+            )
+        self._extractors.append(extractor)
+        self._digests[view.network] = extractor.weights_sha256
+        return extractor
+
+    def protocol(self, view: View) -> str:
+        """The mode results of `view` are filed under: marked `+fast` for the fast arithmetic."""
+        for extractor in self._extractors:
+            if extractor.network == view.network and extractor.mode == view.mode:
+                return extractor.protocol
+        if view.network == "inception":
+            return protocol(view.mode, self.settings.precision)
+        return f"{view.mode}+fast" if PRECISION_ALIASES.get(self.settings.precision, self.settings.precision) in FAST \
+            else view.mode  # fmt: skip
+
+    def digest(self, network: str, required: bool) -> str | None:
+        """The network's weights digest; when `required`, loads (or fetches) the weights if needed."""
+        if network not in self._digests:
+            found = local_weights_digest(network, self.settings.weights_for(network, self.networks or (network,)))
+            if found is not None:
+                self._digests[network] = found
+        if network not in self._digests and required:
+            space = next(s.name for s in SPACES.values() if s.network == network)
+            mode = self.settings.mode_for(space)
+            return self.extractor_for(View(space, get_space(space).layer, mode)).weights_sha256
+        return self._digests.get(network)
+
+    def wanted(self, view: View, required: bool) -> dict[str, Any]:
+        """The settings a statistics file must have been computed with to serve `view`."""
+        wanted = {"features": view.space, "weights_sha256": self.digest(view.network, required),
+                  "mode": self.protocol(view), "layer": view.layer}  # fmt: skip
+        extractor = next((e for e in self._extractors if e.network == view.network), None)
+        if view.space != "inception" and extractor is not None and view.layer == extractor.layer:
+            wanted["dim"] = extractor.dim
+        return wanted
+
+    def obtain_classes(self, item: Input, classes: Any, view: View) -> dict[str, GaussianStats]:
+        """Each class's statistics in `view`, one subset of `item`'s images per class, each cached like any input."""
         from ganeval.labels import class_subsets
 
         out = {}
         for name, subset in class_subsets(item.source, classes, item.label).items():
             part = Input(label=f"{item.label}{{class {name}}}", source=subset, cacheable=item.cacheable)
-            out[name] = self.obtain(part, stats=True).stats
+            out[name] = self.obtain(part, {view: Needs(stats=True)})[view].stats
         return out
 
-    def obtain(self, item: Input, stats: bool = False, features: bool = False, logits: bool = False) -> Obtained:
+    def obtain(self, item: Input, needs: Mapping[View, Needs]) -> dict[View, Obtained]:
+        """What `item` provides in each view of `needs`, computing everything missing in one pass."""
         if item.loaded is not None:
-            if features or logits:
-                raise InputError(
-                    f"{item.label} is a statistics file (mu and sigma only): KID and IS need image features, "
-                    "give the images instead"
-                )
-            check_settings(item.loaded, self.wanted(required=False), self.store.force)
-            return Obtained(item.loaded.n, stats=item.loaded.stats, meta=item.loaded.meta)
-        return self._from_source(item, stats, features, logits)
-
-    def _from_source(self, item: Input, stats: bool, features: bool, logits: bool) -> Obtained:
-        out = Obtained(n=None)
-        meta: dict[str, Any] | None = None
-        if stats and item.reference is not None:
-            out.stats, meta = self._committed(item)
-            if out.stats is not None and not features and not logits:
-                return self._verified(item, out, meta)  # the committed file is all that is needed: no data
-        key = self._cache_key(item)
-        if key is not None:
-            if stats and out.stats is None and (hit := self.cache.get_stats(key)) is not None:
-                out.stats, meta = hit.stats, hit.meta
-            if features and (hit_f := self.cache.get_features(key)) is not None:
-                out.pool3, meta = torch.from_numpy(hit_f[0]), hit_f[1]
-        missing_stats, missing_features = stats and out.stats is None, features and out.pool3 is None
-        if missing_stats or missing_features or logits:
-            meta = self._compute(item, out, key, missing_stats, missing_features, logits)
+            return {view: self._from_file(item, view, need) for view, need in needs.items()}
+        out: dict[View, Obtained] = {}
+        missing: dict[View, Needs] = {}
+        for view, need in needs.items():
+            got, meta = Obtained(n=None), None
+            if need.stats and item.reference is not None and self._is_registered_view(item, view):
+                got.stats, meta = self._committed(item, view)
+            key = self._cache_key(item, view)
+            if key is not None:
+                if need.stats and got.stats is None and (hit := self.cache.get_stats(key)) is not None:
+                    got.stats, meta = hit.stats, hit.meta
+                if need.features and (hit_f := self.cache.get_features(key)) is not None:
+                    got.features, meta = torch.from_numpy(hit_f[0]), hit_f[1]
+            got.meta = meta
+            out[view] = got
+            lacking = Needs(stats=need.stats and got.stats is None, features=need.features and got.features is None,
+                            logits=need.logits)  # fmt: skip
+            if lacking.anything:
+                missing[view] = lacking
+        if missing:
+            self._compute(item, out, missing)
         else:
-            _warn_skipped(item.label, item.source.skipped, meta or {})
-        return self._verified(item, out, meta)
-
-    def _verified(self, item: Input, out: Obtained, meta: dict[str, Any] | None) -> Obtained:
-        """`out` with its count and metadata, a reference's statistics checked against the registry."""
-        out.n = int(meta["n"]) if meta and "n" in meta else (out.stats.n if out.stats is not None else None)
-        if item.reference is not None and out.stats is not None:
-            registry, ref, part = item.reference
-            verify_reference(registry, ref, part, out.stats, self.store.force)
-        out.meta = meta
+            _warn_skipped(item.label, item.skipped_files, next(iter(out.values())).meta or {})
+        for view, got in out.items():
+            self._verified(item, view, got)
         return out
 
-    def _cache_key(self, item: Input) -> CacheKey | None:
-        """The key of `item`'s cached results, or None when it is not cached.
+    def _from_file(self, item: Input, view: View, need: Needs) -> Obtained:
+        if need.features or need.logits:
+            raise InputError(
+                f"{item.label} is a statistics file (mu and sigma only): metrics on feature rows (KID, precision, "
+                "CMMD...) and IS need the images; give the images instead"
+            )
+        check_settings(item.loaded, self.wanted(view, required=False), self.store.force)
+        return Obtained(item.loaded.n, stats=item.loaded.stats, meta=item.loaded.meta)
+
+    def _is_registered_view(self, item: Input, view: View) -> bool:
+        """Whether `view` is the one a named reference's fingerprint and committed file describe."""
+        _, ref, _ = item.reference
+        return view.space == "inception" and view.layer == ref.layer and view.mode == ref.mode
+
+    def _verified(self, item: Input, view: View, got: Obtained) -> None:
+        """`got` with its count, a reference's statistics checked against the registry in its own view."""
+        meta = got.meta
+        got.n = int(meta["n"]) if meta and "n" in meta else (got.stats.n if got.stats is not None else None)
+        if got.n is None and got.features is not None:
+            got.n = len(got.features)
+        if item.reference is not None and got.stats is not None and self._is_registered_view(item, view):
+            registry, ref, part = item.reference
+            if self.protocol(view) == ref.mode:
+                verify_reference(registry, ref, part, got.stats, self.store.force)
+
+    def _cache_key(self, item: Input, view: View) -> CacheKey | None:
+        """The key of `item`'s cached results in `view`, or None when it is not cached.
 
         `max_pixels` changes which images are refused, never the pixels of those decoded: without skip_bad a
         refused image is an error and nothing is cached, so the key leaves it out (and a raised limit reuses
@@ -256,66 +337,73 @@ class Pipeline:
         leave the other waiting in a collective, and the ranks' file systems need not be the same.
         """
         if not item.cacheable or self.settings.distributed or not item.source.cacheable:
-            return None  # distributed: ranks deciding hit or miss on their own could split up and hang
+            return None
         fingerprint = item.source.fingerprint
         if self.settings.skip_bad and self.store.max_pixels is not None:
             fingerprint = f"{fingerprint};max_pixels={self.store.max_pixels}"
-        return CacheKey(fingerprint, self.digest(True), self.mode, FEATURE_LAYER, self.settings.skip_bad)
+        return CacheKey(fingerprint, self.digest(view.network, True), self.protocol(view), view.layer,
+                        self.settings.skip_bad, view.space)  # fmt: skip
 
-    def _committed(self, item: Input) -> tuple[GaussianStats | None, dict[str, Any] | None]:
+    def _committed(self, item: Input, view: View) -> tuple[GaussianStats | None, dict[str, Any] | None]:
         registry, ref, part = item.reference
         path = committed_file(registry, ref) if part is None else None
         if path is None:
             return None, None
         loaded = load_stats(path)
         try:
-            check_settings(loaded, self.wanted(required=True), force=False)
+            check_settings(loaded, self.wanted(view, required=True), force=False)
         except StatisticsError:
             return None, None  # built with other weights or settings: compute our own instead
         return loaded.stats, loaded.meta
 
-    def _compute(
-        self, item: Input, out: Obtained, key: CacheKey | None, stats: bool, features: bool, logits: bool
-    ) -> dict[str, Any]:
+    def _compute(self, item: Input, out: dict[View, Obtained], missing: dict[View, Needs]) -> None:
+        """One pass over `item`'s images for every view in `missing`, cached where `item` is cacheable."""
         s = self.settings
         desc = f"building {item.label}" if item.reference is not None else item.label
-        extract = functools.partial(distributed_extract, self.extractor) if s.distributed else self.extractor.extract
-        extracted = extract(
-            item.source,
-            stats=stats,
-            keep_pool3=features,
-            logits=logits,
-            workers=s.workers,
-            skip_bad=s.skip_bad,
-            progress=s.progress,
-            desc=desc,
-        )
-        meta = self._metadata(item, extracted)
-        _warn_skipped(item.label, item.source.skipped, meta)
-        if stats:
-            out.stats = extracted.stats
-        if features:
-            out.pool3 = extracted.pool3
-        out.logits = extracted.logits
-        if key is not None and stats and extracted.stats is not None:
-            self.cache.put_stats(key, item.label, extracted.stats, meta)
-        if key is not None and features and extracted.pool3 is not None:
-            self.cache.put_features(key, item.label, extracted.pool3.numpy(), meta)
-        return meta
+        plan = {view: self.extractor_for(view) for view in missing}
+        if s.distributed:
+            from ganeval.distributed import distributed_extract_side
 
-    def _metadata(self, item: Input, extracted: Extracted) -> dict[str, Any]:
+            side = distributed_extract_side(plan, item.source, missing, workers=s.workers, skip_bad=s.skip_bad,
+                                            progress=s.progress, desc=desc)  # fmt: skip
+        else:
+            side = extract_side(plan, item.source, SideState(missing), workers=s.workers, skip_bad=s.skip_bad,
+                                progress=s.progress, desc=desc)  # fmt: skip
+        first = True
+        for view, lacking in missing.items():
+            extracted = side.extracted(view)
+            meta = self._metadata(item, view, extracted)
+            if first:
+                _warn_skipped(item.label, item.source.skipped, meta)
+                first = False
+            got = out[view]
+            got.meta = meta
+            if lacking.stats:
+                got.stats = extracted.stats
+            if lacking.features:
+                got.features = extracted.features
+            got.logits = extracted.logits
+            key = self._cache_key(item, view)
+            if key is not None and lacking.stats and extracted.stats is not None:
+                self.cache.put_stats(key, item.label, extracted.stats, meta)
+            if key is not None and lacking.features and extracted.features is not None:
+                self.cache.put_features(key, item.label, extracted.features.numpy(), meta)
+
+    def _metadata(self, item: Input, view: View, extracted: Extracted) -> dict[str, Any]:
+        extractor = self.extractor_for(view)
         extra = {"reference": item.reference[1].name} if item.reference is not None else {}
         return stats_metadata(
-            weights_sha256=self.extractor.weights_sha256,
-            mode=self.mode,
-            layer=FEATURE_LAYER,
+            features=view.space,
+            weights_sha256=extractor.weights_sha256,
+            mode=extractor.protocol,
+            layer=view.layer,
             source=item.label,
             source_fingerprint=item.source.fingerprint if item.source.cacheable else None,
             n=extracted.n,
             skip_bad=self.settings.skip_bad,
             n_skipped_bad=extracted.report.n_skipped_bad,
             bad_examples=extracted.report.bad_examples[:3],
-            precision=self.extractor.precision,
+            precision=extractor.precision,
             **extra,
         )
 

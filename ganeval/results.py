@@ -1,10 +1,15 @@
-"""From what each side of an evaluation holds to the result dictionary: the one place metric values are
-computed from features, shared by `ganeval.score`, `Scorer.compute` and the benchmark.
+"""The metric registry, and from what each side of an evaluation holds to the result dictionary: the one
+place metric values are computed from features, shared by `ganeval.score`, `Scorer.compute` and the
+benchmark.
 
-The convention: the real set (the reference) and the generated (fake) set. FID, KID, precision/recall,
-density/coverage and intra-FID compare the two, the Inception Score rates the generated set. KID draws
-each subset from the generated set first, as torch-fidelity does with its generated `input1`, so the
-values agree with it. Every metric reads the one pool3 pass of each side.
+Every metric reads one *view* (`ganeval.features.views.View`: a space, a layer, a preprocessing mode):
+the metrics defined by their space read a fixed one (fid, kid, is, intra_fid: Inception pool3; sfid:
+`inception-spatial`; fd_dinov2: DINOv2 ViT-L/14 in EDM2's mode; cmmd: CLIP ViT-L/14@336 in CMMD's mode);
+the space-generic ones (fd, kd, pr, dc, intra_fd) read the `--features` space. Metrics of one view share
+its pass; a pass feeds several views from one decode of each image.
+
+The convention: the real set (the reference) and the generated (fake) set. KID draws each subset from the
+generated set first, as torch-fidelity does with its generated `input1`, so the values agree with it.
 """
 
 from __future__ import annotations
@@ -14,12 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from ganeval.config import (
     KEY_COVERAGE,
     KEY_DENSITY,
-    KEY_FID,
     KEY_FID_PER_CLASS,
     KEY_INTRA_FID,
     KEY_IS_MEAN,
@@ -34,14 +37,13 @@ from ganeval.config import (
     Settings,
 )
 from ganeval.errors import InputError, check
-
-TWO_SIDED = frozenset({"fid", "kid", "pr", "dc", "intra_fid"})  # metrics comparing the real and generated sets
-ROWS = frozenset({"kid", "pr", "dc"})  # metrics that read the pool3 rows of both sides
+from ganeval.features.spaces import get_space, parse_space
+from ganeval.features.views import View
 
 
 @dataclass(frozen=True)
 class Needs:
-    """What one side of an evaluation must provide: float64 statistics, pool3 rows, classifier logits."""
+    """What one side must provide of one view: float64 statistics, feature rows, classifier logits, classes."""
 
     stats: bool = False
     features: bool = False
@@ -56,78 +58,178 @@ class Needs:
         """What one pass over the input must keep (a generated side's classes need its rows)."""
         return {"stats": self.stats, "features": self.features, "logits": self.logits}
 
+    def __or__(self, other: Needs) -> Needs:
+        return Needs(*(a or b for a, b in zip(self.astuple(), other.astuple(), strict=True)))
+
+    def astuple(self) -> tuple[bool, bool, bool, bool]:
+        return self.stats, self.features, self.logits, self.classes
+
+
+STATS, ROWS = Needs(stats=True), Needs(features=True)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric: the view it reads (`space` None: the --features space; `mode` None: the settings') and what
+    it needs of each side (`real` None: it rates the generated set alone)."""
+
+    name: str
+    space: str | None
+    real: Needs | None
+    fake: Needs
+    mode: str | None = None
+
+    @property
+    def two_sided(self) -> bool:
+        return self.real is not None
+
+    @property
+    def generic(self) -> bool:
+        return self.space is None
+
+
+CLASSES_REAL, CLASSES_FAKE = Needs(classes=True), Needs(features=True, classes=True)
+REGISTRY: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("fid", "inception", STATS, STATS),
+        Metric("is", "inception", None, Needs(logits=True)),
+        Metric("kid", "inception", ROWS, ROWS),
+        Metric("pr", None, ROWS, ROWS),
+        Metric("dc", None, ROWS, ROWS),
+        Metric("intra_fid", "inception", CLASSES_REAL, CLASSES_FAKE),
+        Metric("fd", None, STATS, STATS),
+        Metric("kd", None, ROWS, ROWS),
+        Metric("intra_fd", None, CLASSES_REAL, CLASSES_FAKE),
+        Metric("sfid", "inception-spatial", STATS, STATS),
+        Metric("fd_dinov2", "dinov2-vit-l-14", STATS, STATS, mode="edm2"),
+        Metric("cmmd", "clip-vit-l-14-336", ROWS, ROWS, mode="cmmd"),
+    )
+}
+TWO_SIDED = frozenset(name for name, m in REGISTRY.items() if m.two_sided)
+SPACE_GENERIC = frozenset(name for name, m in REGISTRY.items() if m.generic)
+
 
 def parse_metrics(metrics: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics)]
     names = [m for m in names if m]
-    unknown = [m for m in names if m not in METRICS]
+    unknown = [m for m in names if m not in REGISTRY]
     if unknown or not names:
         raise InputError(f"unknown metric(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(METRICS)}")
     return tuple(dict.fromkeys(names))
 
 
-def needs(metrics: tuple[str, ...]) -> tuple[Needs, Needs]:
-    """(what the real side must provide, what the generated side must provide) for `metrics`."""
-    rows = bool(ROWS.intersection(metrics))
-    per_class = "intra_fid" in metrics
-    real = Needs(stats="fid" in metrics, features=rows, classes=per_class)
-    fake = Needs(stats="fid" in metrics, features=rows or per_class, logits="is" in metrics, classes=per_class)
+def metric_view(name: str, settings: Settings) -> View:
+    """The view metric `name` reads under `settings` (a fixed mode contradicted by a given one is refused)."""
+    metric = REGISTRY[name]
+    if metric.space is None:
+        space, layer = parse_space(settings.features)
+    else:
+        space, layer = metric.space, get_space(metric.space).layer
+    if metric.mode is None:
+        return View(space, layer, settings.mode_for(space))
+    given = dict(settings.modes)
+    for key in (space, get_space(space).network):
+        check(
+            given.get(key, metric.mode) == metric.mode,
+            f"{name} is defined in {space}'s {metric.mode!r} mode; --mode {key}={given.get(key)} contradicts it "
+            f"(use --features {space} --metrics fd for another mode)",
+        )
+    return View(space, layer, metric.mode)
+
+
+def views_of(metrics: tuple[str, ...], settings: Settings) -> dict[str, View]:
+    return {m: metric_view(m, settings) for m in metrics}
+
+
+def needs(metrics: tuple[str, ...], settings: Settings) -> tuple[dict[View, Needs], dict[View, Needs]]:
+    """(per view, what the real side must provide; per view, what the generated side must provide)."""
+    real: dict[View, Needs] = {}
+    fake: dict[View, Needs] = {}
+    for name, view in views_of(metrics, settings).items():
+        metric = REGISTRY[name]
+        if metric.real is not None:
+            real[view] = real.get(view, Needs()) | metric.real
+        fake[view] = fake.get(view, Needs()) | metric.fake
     return real, fake
 
 
-def compute_metrics(metrics: tuple[str, ...], real: Any, fake: Any, settings: Settings) -> dict[str, Any]:
-    """The result dictionary of `metrics` from the two sides.
+@dataclass
+class Side:
+    """One side of an evaluation as the metrics read it: its image count and, per view, what was obtained
+    (an object with `n`, `stats`, `features`, `logits`, and `class_stats` or `classes` for per-class metrics)."""
 
-    `real` and `fake` have the attributes `n`, `stats`, `pool3` and `logits` (what `needs` asked for), and
-    for intra-FID `class_stats` ({class: statistics}, the real side) or `classes` (one per row, the
-    generated side); `real` may be None when only the generated set is rated.
-    """
-    from ganeval.metrics.fid import frechet_distance
-    from ganeval.metrics.isc import inception_score
-    from ganeval.metrics.kid import kernel_inception_distance
-    from ganeval.metrics.prdc import precision_recall_density_coverage
+    n: int | None
+    views: dict[View, Any]
 
+
+def compute_metrics(metrics: tuple[str, ...], real: Side | None, fake: Side, settings: Settings) -> dict[str, Any]:
+    """The result dictionary of `metrics` from the two sides (`real` None: the generated set is rated alone)."""
     result: dict[str, Any] = {}
+    views = views_of(metrics, settings)
     if real is not None:
         result[KEY_N_REAL] = real.n
     result[KEY_N_FAKE] = fake.n
-    if "fid" in metrics:
-        result[KEY_FID] = frechet_distance(
-            real.stats, fake.stats, method=settings.fid_method, names=("real", "generated")
-        )
-    if "kid" in metrics:
-        result[KEY_KID_MEAN], result[KEY_KID_STD] = kernel_inception_distance(
-            fake.pool3,
-            real.pool3,
+    for name in metrics:
+        view = views[name]
+        result.update(_one(name, real.views.get(view) if real is not None else None, fake.views[view], settings))
+    if SPACE_GENERIC.intersection(metrics):
+        result["features"] = settings.features
+    return result
+
+
+def _one(name: str, real: Any, fake: Any, settings: Settings) -> dict[str, Any]:
+    from ganeval.metrics.fid import frechet_distance
+
+    if name in ("fid", "fd", "sfid", "fd_dinov2"):
+        return {name: frechet_distance(real.stats, fake.stats, method=settings.fid_method, names=("real", "generated"))}
+    if name in ("kid", "kd"):
+        from ganeval.metrics.kid import kernel_inception_distance
+
+        mean, std = kernel_inception_distance(
+            fake.features,
+            real.features,
             subsets=settings.kid_subsets,
             subset_size=settings.kid_subset_size,
             degree=settings.kid_degree,
             seed=settings.seed,
         )
-    if "is" in metrics:
-        result[KEY_IS_MEAN], result[KEY_IS_STD] = inception_score(
-            fake.logits, splits=settings.is_splits, seed=settings.seed
-        )
-    if "pr" in metrics or "dc" in metrics:
+        return {KEY_KID_MEAN: mean, KEY_KID_STD: std} if name == "kid" else {"kd_mean": mean, "kd_std": std}
+    if name == "is":
+        from ganeval.metrics.isc import inception_score
+
+        mean, std = inception_score(fake.logits, splits=settings.is_splits, seed=settings.seed)
+        return {KEY_IS_MEAN: mean, KEY_IS_STD: std}
+    if name in ("pr", "dc"):
+        from ganeval.metrics.prdc import precision_recall_density_coverage
+
         knn = precision_recall_density_coverage(
-            real.pool3,
-            fake.pool3,
-            pr_k=settings.pr_k if "pr" in metrics else None,
-            dc_k=settings.dc_k if "dc" in metrics else None,
+            real.features,
+            fake.features,
+            pr_k=settings.pr_k if name == "pr" else None,
+            dc_k=settings.dc_k if name == "dc" else None,
             knn_samples=settings.knn_samples,
             seed=settings.seed,
         )
         keys = {"precision": KEY_PRECISION, "recall": KEY_RECALL, "density": KEY_DENSITY, "coverage": KEY_COVERAGE}
-        result.update({keys[k]: v for k, v in knn.items()})
-    if "intra_fid" in metrics:
-        per_class = intra_fid(real.class_stats, fake.pool3, fake.classes, settings)
-        result[KEY_INTRA_FID] = float(np.mean(list(per_class.values())))
-        result[KEY_FID_PER_CLASS] = per_class
-    return result
+        return {keys[k]: v for k, v in knn.items()}
+    if name in ("intra_fid", "intra_fd"):
+        per_class = intra_fid(real.class_stats, fake.features, fake.classes, settings)
+        mean = float(np.mean(list(per_class.values())))
+        if name == "intra_fid":
+            return {KEY_INTRA_FID: mean, KEY_FID_PER_CLASS: per_class}
+        return {"intra_fd": mean, "fd_per_class": per_class}
+    if name == "cmmd":
+        from ganeval.metrics.cmmd import cmmd
+
+        return {"cmmd": cmmd(real.features, fake.features)}
+    raise InputError(f"no computation registered for metric {name!r}")
 
 
 def intra_fid(real_stats: dict[str, Any], fake_rows: Any, fake_classes: np.ndarray, settings: Settings) -> dict:
     """FID of each class of the real statistics against the generated rows of that class."""
+    import torch
+
     from ganeval.metrics.fid import RankDeficientWarning, frechet_distance
     from ganeval.metrics.gaussian import gaussian_stats
 

@@ -7,9 +7,11 @@
     scorer.reset()                                         # keeps the reference for the next evaluation
 
 The reference (any input `ganeval.score` accepts) is obtained once, through the cache, when the scorer is
-built; each update then costs one forward pass of its own images. State stays on the extractor's device:
-FID keeps float64 sufficient statistics (memory flat in the number of images), KID and the k-NN metrics
-keep pool3 rows, IS keeps logits, intra-FID keeps rows with their classes. Under an initialised process
+built; each update then costs one forward pass of its own images through each network the metrics read
+(Inception, DINOv2, CLIP, VGG16: one pass per network, all fed from the same batch). State stays on the
+extractors' device, per view: FID-like metrics keep float64 sufficient statistics (memory flat in the
+number of images), KID and the k-NN metrics keep feature rows, IS keeps logits, intra-FID keeps rows with
+their classes. Under an initialised process
 group `compute()` merges every rank's state exactly (the accumulators in rank order, the rows gathered in
 rank order), so each rank gets what one process that saw all the images would; a rank without images
 contributes nothing and does not stall the others.
@@ -24,30 +26,30 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ganeval.api import make_pipeline
+from ganeval.api import make_pipeline, obtain_side, spaces_record
 from ganeval.config import Settings
-from ganeval.distributed import RankFailedError, comm_device, gather_state, is_distributed
+from ganeval.distributed import RankFailedError, comm_device, gather_side, is_distributed
 from ganeval.errors import GanevalError, InputError, check
-from ganeval.extractor import ExtractOptions, FeatureState, InceptionExtractor, extract_raw
-from ganeval.inputs import Obtained, resolve_input
-from ganeval.labels import as_classes, input_classes
+from ganeval.extractor import Extractor, SideState, extract_side, run_views
+from ganeval.inputs import resolve_input
+from ganeval.labels import as_classes
 from ganeval.metrics.gaussian import GaussianAccumulator, gaussian_stats
 from ganeval.metrics.stats import GaussianStats
 from ganeval.quantise import batch_to_uint8
-from ganeval.results import compute_metrics, needs, parse_metrics
+from ganeval.results import Side, compute_metrics, needs, parse_metrics
 from ganeval.sources import ImageSource, as_source
 
 
 @dataclass
-class Side:
-    """One side of an evaluation as the metrics read it (`accumulator`: the float64 state behind `stats`)."""
+class ViewSide:
+    """One side in one view as the metrics read it (`accumulator`: the float64 state behind `stats`)."""
 
     n: int
     stats: GaussianStats | None = None
-    pool3: torch.Tensor | None = None
+    features: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     accumulator: GaussianAccumulator | None = None
-    classes: np.ndarray | None = None  # one per row of pool3
+    classes: np.ndarray | None = None  # one per row of features
     class_stats: dict[str, GaussianStats] | None = None
 
 
@@ -57,11 +59,12 @@ class Scorer:
     Args:
         metrics: metric names, as `ganeval.score` takes them.
         reference: the real side, optional: a named reference ("ref:NAME[slice]"), a folder, a dataset spec,
-            an array or tensor, or a statistics file (FID only). Obtained through the cache (unless
+            an array or tensor, or a statistics file (FID-like metrics only). Obtained through the cache (unless
             cache=False), so a second scorer with the same reference runs no forward pass for it. Under
             `torch.distributed` rank 0 obtains it and sends it to the others: build the scorer on every rank.
-        device, mode, precision, weights: as the command line options; None: the extractor's, else defaults.
-        extractor: a loaded `InceptionExtractor` to share (settings it contradicts are refused).
+        device, mode, precision, weights, features: as the command line options (`mode` and `weights` take
+            one value or a {space: value} mapping); None: the extractor's, else defaults.
+        extractor: a loaded extractor (or a list) to share (settings it contradicts are refused).
         reference_labels: the classes of the reference's images for intra-FID, where it does not carry them.
         **options: every other option `ganeval.score` takes (kid_subset_size, kid_subsets, is_splits, seed,
             pr_k, dc_k, fid_method, cache, data_root, force, progress, ...); a misspelled one is an error.
@@ -81,36 +84,42 @@ class Scorer:
         reference: Any = None,
         *,
         device: str | torch.device | None = None,
-        mode: str | None = None,
+        mode: str | dict[str, str] | None = None,
         precision: str | None = None,
-        weights: str | None = None,
-        extractor: InceptionExtractor | None = None,
+        weights: str | dict[str, str] | None = None,
+        features: str | None = None,
+        extractor: Extractor | list[Extractor] | None = None,
         reference_labels: Any = None,
         **options: Any,
     ):
-        given = {"device": device, "mode": mode, "precision": precision, "weights": weights}
+        given = {"device": device, "mode": mode, "precision": precision, "weights": weights, "features": features}
         options = {**{k: v for k, v in given.items() if v is not None}, **options}
         if isinstance(options.get("device"), torch.device):
             options["device"] = str(options["device"])
         options.setdefault("cache", True)  # the reference is the data evaluated again and again
-        pipeline, self.settings = make_pipeline(extractor, None, options)
         self.metrics = parse_metrics(metrics)
-        self._real_needs, self._fake_needs = needs(self.metrics)
+        pipeline, self.settings = make_pipeline(extractor, None, options, self.metrics)
+        self._real_needs, self._fake_needs = needs(self.metrics, self.settings)
         self._pipeline = pipeline
-        self.extractor = pipeline.extractor
-        if self._fake_needs.logits:
-            self.extractor.require_head()
-        self._reference: Obtained | None = None
+        # Every network is loaded now, so a training loop pays for it once, before its first step.
+        self._plan = {view: pipeline.extractor_for(view) for view in {**self._real_needs, **self._fake_needs}}
+        self.extractor = next((e for e in self._plan.values() if e.network == "inception"), None) or next(
+            iter(self._plan.values())
+        )
+        for view, need in self._fake_needs.items():
+            if need.logits:
+                self._plan[view].require_head()
+        self._reference: Side | None = None
         if reference is not None:
-            check(self._real_needs.anything, f"none of {', '.join(self.metrics)} uses a reference")
+            check(bool(self._real_needs), f"none of {', '.join(self.metrics)} uses a reference")
             self._reference = self._obtain_reference(reference, reference_labels)
         self._fake, self._real_added = self._new_state(real=False), self._new_state(real=True)
 
     # --- state ---------------------------------------------------------------------------------------
 
-    def _new_state(self, real: bool) -> FeatureState:
+    def _new_state(self, real: bool) -> SideState:
         wanted = self._real_needs if real else self._fake_needs
-        return FeatureState(wanted.stats, wanted.features, wanted.logits, on_host=False, classes=wanted.classes)
+        return SideState(wanted, on_host=False, classes=any(n.classes for n in wanted.values()))
 
     def reset(self, real: bool = False) -> None:
         """Forget the generated images; with `real=True` the real ones too, the reference included."""
@@ -118,6 +127,11 @@ class Scorer:
         if real:
             self._real_added = self._new_state(real=True)
             self._reference = None
+
+    @property
+    def extractors(self) -> list[Extractor]:
+        """The loaded networks, one per (network, mode) the metrics read."""
+        return list({id(e): e for e in self._plan.values()}.values())
 
     @property
     def n_fake(self) -> int:
@@ -129,13 +143,21 @@ class Scorer:
         """Images of the reference given at construction (None: none given, or a file without a count)."""
         return self._reference.n if self._reference is not None else None
 
-    @property
-    def reference_stats(self) -> GaussianStats | None:
-        return self._reference.stats if self._reference is not None else None
+    def _reference_view(self, attribute: str) -> Any:
+        if self._reference is None:
+            return None
+        found = (getattr(v, attribute) for v in self._reference.views.values() if getattr(v, attribute) is not None)
+        return next(found, None)
 
     @property
-    def reference_pool3(self) -> torch.Tensor | None:
-        return self._reference.pool3 if self._reference is not None else None
+    def reference_stats(self) -> GaussianStats | None:
+        """The reference's statistics (of the first view that has them)."""
+        return self._reference_view("stats")
+
+    @property
+    def reference_features(self) -> torch.Tensor | None:
+        """The reference's feature rows (of the first view that keeps them)."""
+        return self._reference_view("features")
 
     # --- input ---------------------------------------------------------------------------------------
 
@@ -156,7 +178,8 @@ class Scorer:
         state = self._state_for(real)
         batch = batch_to_uint8(images, value_range)
         classes = self._classes_for(state, labels, len(batch))
-        state.add(*self.extractor.forward(batch, with_logits=state.keep_logits), count=True)
+        logits = {v for v, s in state.states.items() if s.keep_logits}
+        state.add(run_views({v: self._plan[v] for v in state.states}, batch, logits), count=len(batch))
         if classes is not None:
             state.add_classes(classes)
 
@@ -167,25 +190,18 @@ class Scorer:
         source = as_source(source)
         state = self._state_for(real)
         classes = self._classes_for(state, labels, len(source))
-        options = ExtractOptions(
-            stats=state.accumulator is not None,
-            keep_pool3=state.keep_pool3,
-            logits=state.keep_logits,
-            workers=self.settings.workers,
-            skip_bad=False,  # rows must stay one per label
-            progress=progress,
-        )
-        extract_raw(self.extractor, source, options, state)
-        if classes is not None:
+        plan = {v: self._plan[v] for v in state.states}
+        extract_side(plan, source, state, workers=self.settings.workers, skip_bad=False, progress=progress)
+        if classes is not None:  # rows stay one per label: nothing is skipped
             state.add_classes(classes)
 
-    def _state_for(self, real: bool) -> FeatureState:
+    def _state_for(self, real: bool) -> SideState:
         if real:
-            check(self._real_needs.anything, f"none of {', '.join(self.metrics)} uses real images")
+            check(bool(self._real_needs), f"none of {', '.join(self.metrics)} uses real images")
             return self._real_added
         return self._fake
 
-    def _classes_for(self, state: FeatureState, labels: Any, n: int) -> np.ndarray | None:
+    def _classes_for(self, state: SideState, labels: Any, n: int) -> np.ndarray | None:
         if not state.keep_classes:
             return None
         check(labels is not None, "intra-FID needs the class of every image: pass labels=")
@@ -208,26 +224,24 @@ class Scorer:
         check(not extra, f"this scorer was built for {', '.join(self.metrics)}, not {', '.join(extra)}")
         fake = self._gathered(self._fake)
         check(fake.n >= 2, f"need at least 2 generated images, got {fake.n}: call update() first")
-        real = None
-        if self._real_needs.anything:
-            real = self._real_side(self._gathered(self._real_added))
-        return compute_metrics(chosen, real, fake, settings)
+        real = self._real_side(self._gathered(self._real_added)) if self._real_needs else None
+        result = compute_metrics(chosen, real, fake, settings)
+        result["spaces"] = spaces_record(self._pipeline, chosen)
+        return result
 
-    def _gathered(self, state: FeatureState) -> Side:
+    def _gathered(self, state: SideState) -> Side:
         """This rank's state, or under torch.distributed every rank's merged in rank order."""
-        classes = state.classes
         if is_distributed():
-            report, accumulator, pool3, logits = gather_state(state, device=comm_device(self.extractor.device))
+            report, merged, classes = gather_side(state, device=comm_device(self.extractor.device))
             n = report.n_images
-            if state.keep_classes:
-                parts: list[Any] = [None] * dist.get_world_size()
-                dist.all_gather_object(parts, classes)
-                kept = [p for p in parts if p is not None]
-                classes = np.concatenate(kept) if kept else None
         else:
-            n, accumulator, pool3, logits = state.n, state.accumulator, state.pool3, state.logits
-        stats = accumulator.compute() if accumulator is not None and n >= 2 else None
-        return Side(n, stats, pool3, logits, accumulator, classes)
+            n, classes = state.n, state.classes
+            merged = {v: (s.accumulator, s.features, s.logits) for v, s in state.states.items()}
+        views = {}
+        for view, (accumulator, rows, logits) in merged.items():
+            stats = accumulator.compute() if accumulator is not None and n >= 2 else None
+            views[view] = ViewSide(n, stats, rows, logits, accumulator, classes)
+        return Side(n, views)
 
     def _real_side(self, added: Side) -> Side:
         """The reference followed by the real images added with update(..., real=True)."""
@@ -237,28 +251,34 @@ class Scorer:
                 added.n >= 2,
                 f"need at least 2 real images, got {added.n}: pass reference= or update(images, real=True)",
             )
-            if self._real_needs.classes:
-                added.class_stats = _class_stats(added.pool3, added.classes)
+            for view, need in self._real_needs.items():
+                if need.classes:
+                    added.views[view].class_stats = _class_stats(added.views[view].features, added.views[view].classes)
             return added
         if added.n == 0:
-            return Side(ref.n, ref.stats, ref.pool3, class_stats=ref.class_stats)
+            return Side(ref.n, {v: ViewSide(ref.n, o.stats, o.features, class_stats=o.class_stats)
+                                for v, o in ref.views.items()})  # fmt: skip
         check(ref.n is not None, "the reference statistics file records no image count: real images cannot be added")
-        stats = None
-        if ref.stats is not None:
-            merged = GaussianAccumulator.from_stats(ref.stats)
-            merged.merge(added.accumulator)
-            stats = merged.compute()
-        pool3 = None
-        if ref.pool3 is not None and added.pool3 is not None:
-            pool3 = torch.cat([ref.pool3.to(added.pool3.device), added.pool3])
-        class_stats = None
-        if ref.class_stats is not None:
-            class_stats = _merged_class_stats(ref.class_stats, added.pool3, added.classes)
-        return Side(ref.n + added.n, stats, pool3, class_stats=class_stats)
+        views = {}
+        for view, own in ref.views.items():
+            new = added.views[view]
+            stats = None
+            if own.stats is not None:
+                merged = GaussianAccumulator.from_stats(own.stats)
+                merged.merge(new.accumulator)
+                stats = merged.compute()
+            rows = None
+            if own.features is not None and new.features is not None:
+                rows = torch.cat([own.features.to(new.features.device), new.features])
+            class_stats = None
+            if own.class_stats is not None:
+                class_stats = _merged_class_stats(own.class_stats, new.features, new.classes)
+            views[view] = ViewSide(ref.n + added.n, stats, rows, class_stats=class_stats)
+        return Side(ref.n + added.n, views)
 
     # --- reference -----------------------------------------------------------------------------------
 
-    def _obtain_reference(self, reference: Any, labels: Any) -> Obtained:
+    def _obtain_reference(self, reference: Any, labels: Any) -> Side:
         """The reference's statistics and rows through the pipeline (and its cache); under torch.distributed
         rank 0 obtains them and every other rank receives the same object."""
         if not is_distributed():
@@ -267,8 +287,9 @@ class Scorer:
         if dist.get_rank() == 0:
             try:
                 got = self._obtain(reference, labels)
-                pool3 = None if got.pool3 is None else got.pool3.cpu()
-                payload = [(None, Obtained(got.n, got.stats, pool3, None, got.meta, got.class_stats))]
+                for view in got.views.values():  # gloo sends objects from the CPU
+                    view.features = None if view.features is None else view.features.cpu()
+                payload = [(None, got)]
             except GanevalError as exc:
                 payload = [(str(exc), None)]
         dist.broadcast_object_list(payload, src=0)
@@ -279,18 +300,12 @@ class Scorer:
             raise RankFailedError(f"rank 0: {error}")
         return got
 
-    def _obtain(self, reference: Any, labels: Any) -> Obtained:
+    def _obtain(self, reference: Any, labels: Any) -> Side:
         store = self._pipeline.store
         item = resolve_input(reference, "reference", store, value_range=None)
         n = item.count()
         check(n is None or n >= 2, f"{item.label}: need at least 2 images, got {n}")
-        classes = input_classes(reference, item, store, labels) if self._real_needs.classes else None
-        got = Obtained(n)
-        if self._real_needs.stats or self._real_needs.features:
-            got = self._pipeline.obtain(item, **self._real_needs.pipeline_parts())
-        if classes is not None:
-            got.class_stats = self._pipeline.obtain_classes(item, classes)
-        return got
+        return obtain_side(self._pipeline, reference, item, self._real_needs, labels=labels)
 
 
 def _class_stats(rows: torch.Tensor, classes: np.ndarray) -> dict[str, GaussianStats]:

@@ -4,8 +4,9 @@ Format (`.npz`, readable by pytorch-fid, which reads only `mu` and `sigma`):
 - `mu` float64 (d,); `sigma` float64 (d, d) -- or, in the compact forms, `sigma_triu`, the upper
   triangle row by row: float64 (exact, half the size; cache entries) or float32 (reference_stats/,
   FID changes by ~1e-6 relative);
-- `n` int64, the number of images; `meta` a JSON string: format, weights_sha256 (the network trunk),
-  mode, layer, ganeval_version, source, source_fingerprint, created, and anything else recorded.
+- `n` int64, the number of images; `meta` a JSON string: format, features (the space; absent in files of
+  ganeval 0.2, which are Inception's), weights_sha256 (Inception: its trunk), mode, layer, ganeval_version,
+  source, source_fingerprint, created, and anything else recorded.
 
 Files with only `mu` and `sigma` (pytorch-fid's `--save-stats`) load too, flagged as carrying no
 metadata: nothing about them can be checked, and their image count is unknown.
@@ -31,8 +32,8 @@ from ganeval.metrics.stats import GaussianStats
 
 STATS_FORMAT = "ganeval-stats/1"
 STORAGES = ("full", "triu", "triu32")
-SETTING_KEYS = ("weights_sha256", "mode", "layer")
-LAYER_DIMS = {"pool3": 2048}
+SETTING_KEYS = ("features", "weights_sha256", "mode", "layer")
+LAYER_DIMS = {"pool3": 2048, "mixed_6/conv": 2023}  # Inception's layers; other spaces' depend on the weights
 SYMMETRY_TOLERANCE = 1e-8
 
 
@@ -58,11 +59,19 @@ class LoadedStats:
 
 
 def stats_metadata(
-    *, weights_sha256: str, mode: str, layer: str, source: str, source_fingerprint: str | None, **extra: Any
+    *,
+    weights_sha256: str,
+    mode: str,
+    layer: str,
+    source: str,
+    source_fingerprint: str | None,
+    features: str = "inception",
+    **extra: Any,
 ) -> dict[str, Any]:
     """The metadata every statistics file and cache entry carries."""
     return {
         "format": STATS_FORMAT,
+        "features": features,
         "weights_sha256": weights_sha256,
         "mode": mode,
         "layer": layer,
@@ -166,35 +175,36 @@ def _read_meta(arrays: dict[str, np.ndarray], path: str) -> dict[str, Any] | Non
 def check_settings(loaded: LoadedStats, wanted: dict[str, Any], force: bool = False) -> None:
     """Refuse statistics computed with settings other than `wanted` (keys of SETTING_KEYS; None = any).
 
-    The feature dimension must fit the layer always; the rest can be overridden with `force`, which
-    turns the refusal into a warning.
+    Differences in the recorded settings are named, and can be overridden with `force` (a warning then); the
+    feature dimension (`wanted["dim"]`, else the layer's known one) must fit always.
     """
-    layer = wanted.get("layer")
-    if layer in LAYER_DIMS:
-        check(
-            loaded.stats.dim == LAYER_DIMS[layer],
-            f"{loaded.path} holds {loaded.stats.dim}-d statistics but {layer} features are {LAYER_DIMS[layer]}-d",
-            StatisticsError,
-        )
     if loaded.meta is None:
         warnings.warn(
-            f"{loaded.path} carries no metadata (a pytorch-fid file?): its weights, preprocessing mode and "
+            f"{loaded.path} carries no metadata (a pytorch-fid file?): its space, weights, preprocessing mode and "
             "layer cannot be checked, and its image count is unknown",
             NoMetadataWarning,
             stacklevel=2,
         )
-        return
-    mismatches = [
-        f"{key}={_short(loaded.meta.get(key))} (requested {_short(value)})"
-        for key, value in wanted.items()
-        if key in SETTING_KEYS and value is not None and loaded.meta.get(key) != value
-    ]
-    if not mismatches:
-        return
-    message = f"{loaded.path} was computed with {', '.join(mismatches)}"
-    if not force:
-        raise StatisticsError(f"{message}; recompute it with these settings, or pass --force to use it anyway")
-    warnings.warn(f"{message}; used anyway (--force)", SettingsMismatchWarning, stacklevel=2)
+    else:
+        recorded = {"features": "inception", **loaded.meta}  # files of ganeval 0.2 hold Inception's statistics
+        mismatches = [
+            f"{key}={_short(recorded.get(key))} (requested {_short(value)})"
+            for key, value in wanted.items()
+            if key in SETTING_KEYS and value is not None and recorded.get(key) != value
+        ]
+        if mismatches:
+            message = f"{loaded.path} was computed with {', '.join(mismatches)}"
+            if not force:
+                raise StatisticsError(f"{message}; recompute it with these settings, or pass --force to use it anyway")
+            warnings.warn(f"{message}; used anyway (--force)", SettingsMismatchWarning, stacklevel=2)
+    layer = wanted.get("layer")
+    dim = wanted.get("dim") or LAYER_DIMS.get(layer)
+    check(
+        dim is None or loaded.stats.dim == dim,
+        f"{loaded.path} holds {loaded.stats.dim}-d statistics but {wanted.get('features', 'inception')} {layer} "
+        f"features are {dim}-d",
+        StatisticsError,
+    )
 
 
 def _short(value: Any) -> str:

@@ -151,15 +151,36 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture()
 def counted(monkeypatch) -> list[int]:
-    """Images through the network, one entry per forward call (a cache hit adds none)."""
-    from ganeval.extractor import InceptionExtractor
+    """Images through a network, one entry per forward call (a cache hit adds none)."""
+    from ganeval.features.base import Extractor
 
     seen: list[int] = []
-    original = InceptionExtractor.forward
+    original = Extractor.run
 
-    def counting(self, batch, with_logits=False):
-        seen.append(len(batch))
-        return original(self, batch, with_logits)
+    def counting(self, images, taps=None, with_logits=False):
+        seen.append(len(images))
+        return original(self, images, taps, with_logits)
 
-    monkeypatch.setattr(InceptionExtractor, "forward", counting)
+    monkeypatch.setattr(Extractor, "run", counting)
     return seen
+
+
+# ---------------------------------------------------------------- feature spaces with seeded weights
+
+TINY_SPACES = ("inception-spatial", "dinov2-vit-s-14", "clip-vit-b-32", "vgg16")
+
+
+@pytest.fixture(scope="session")
+def space_weights(tmp_path_factory) -> dict[str, Path]:
+    """Seeded random weights in each network's official file layout (tests/layouts.py): small DINOv2 and CLIP
+    configurations for the plumbing (the loaders read the architecture from the file), the real VGG16 one."""
+    from tests.layouts import dinov2_state, write_clip_torchscript, write_vgg16
+
+    folder = tmp_path_factory.mktemp("space-weights")
+    torch.save(dinov2_state(128, 2, seed=11), folder / "dinov2_tiny.pth")
+    return {
+        "dinov2-vit-s-14": folder / "dinov2_tiny.pth",
+        "clip-vit-b-32": write_clip_torchscript(folder / "clip_tiny.pt", 128, 2, 8, 4, 64, seed=12),
+        "clip-vit-l-14-336": write_clip_torchscript(folder / "clip_tiny_336.pt", 128, 1, 14, 24, 64, seed=13),
+        "vgg16": write_vgg16(folder / "vgg16.pth", seed=14),
+    }

@@ -52,7 +52,7 @@ def test_records_follow_the_disturbance_and_a_second_run_scores_nothing(folders,
     assert fids[0] < fids[1] < fids[2]
     first = records[0]
     assert first["metrics"]["n_real"] == first["metrics"]["n_fake"] == N and first["input"]["kind"] == "folder"
-    assert {"weights_sha256", "mode", "precision", "seed", "batch_size"} <= set(first["settings"])
+    assert {"features", "spaces", "precision", "seed", "batch_size"} <= set(first["settings"])
     assert first["reference"]["name"] == str(folders["reference"]) and first["input"]["fingerprint"]
     assert {"ganeval", "torch"} <= set(first["versions"]) and first["device"] == "cpu" and first["seconds"] > 0
     assert "| " + inputs[0] in table and "**" in table  # the table at the end, best values marked

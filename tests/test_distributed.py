@@ -20,6 +20,7 @@ import torch
 
 from ganeval.errors import BadImageError, InputError
 from ganeval.extractor import InceptionExtractor
+from ganeval.features.base import Extractor
 from ganeval.sources.arrays import ArraySource
 from ganeval.sources.base import ImageSource
 from ganeval.sources.shard import ShardSource, shard_bounds
@@ -29,11 +30,12 @@ N_FAKE = 11  # tiny images for the fake extractor; rank 0 gets [0, 5), rank 1 ge
 N_REAL = 9  # real images through Inception: shards of 4 and 5
 
 
-class ExactExtractor:
+class ExactExtractor(Extractor):
     """Stand-in for `InceptionExtractor`: integer weights on 4x4 images give features exact in float32,
-    so they do not depend on how images are batched, and `extract` is the real method."""
+    so they do not depend on how images are batched; the extraction loop around it is the real one."""
 
-    extract = InceptionExtractor.extract
+    network, space, layer, mode, protocol, precision = "inception", "inception", "pool3", "tf", "tf", "strict"
+    weights_sha256, dim, has_head = "0" * 64, 6, True
 
     def __init__(self, batch_size: int = 3):
         gen = torch.Generator().manual_seed(0)
@@ -45,9 +47,12 @@ class ExactExtractor:
     def require_head(self) -> None:
         pass
 
-    def forward(self, images, with_logits: bool = False):
-        pool3 = torch.stack(images).flatten(1).float() @ self.weight
-        return pool3, (pool3 @ self.head if with_logits else None)
+    def _prepare(self, images: torch.Tensor) -> torch.Tensor:
+        return images.flatten(1).float()
+
+    def _taps(self, x: torch.Tensor, taps: tuple[str, ...], with_logits: bool) -> dict[str, torch.Tensor]:
+        pool3 = x @ self.weight
+        return {"pool3": pool3, **({"logits": pool3 @ self.head} if with_logits else {})}
 
 
 class SomeBad(ImageSource):
@@ -116,10 +121,10 @@ def test_without_a_process_group_it_is_plain_extract():
 
     assert not is_distributed()
     extractor, source = ExactExtractor(), ArraySource(fake_images())
-    got = distributed_extract(extractor, source, keep_pool3=True, logits=True, progress=False)
-    want = extractor.extract(source, stats=True, keep_pool3=True, logits=True, progress=False)
+    got = distributed_extract(extractor, source, keep_features=True, logits=True, progress=False)
+    want = extractor.extract(source, stats=True, keep_features=True, logits=True, progress=False)
     np.testing.assert_array_equal(got.stats.sigma, want.stats.sigma)
-    assert torch.equal(got.pool3, want.pool3) and torch.equal(got.logits, want.logits)
+    assert torch.equal(got.features, want.features) and torch.equal(got.logits, want.logits)
 
 
 # ---------------------------------------------------------------- 2 processes
@@ -167,15 +172,15 @@ def test_two_ranks_reduce_exactly_like_one_process(tmp_path):
     assert_stats_close(out["one_empty"], gaussian_stats(features))
 
     extractor, images = ExactExtractor(), fake_images()
-    whole = extractor.extract(ArraySource(images), stats=True, keep_pool3=True, logits=True, progress=False)
+    whole = extractor.extract(ArraySource(images), stats=True, keep_features=True, logits=True, progress=False)
     assert_stats_close(out["clean"], whole.stats)
-    assert torch.equal(out["clean"]["pool3"], whole.pool3) and torch.equal(out["clean"]["logits"], whole.logits)
+    assert torch.equal(out["clean"]["pool3"], whole.features) and torch.equal(out["clean"]["logits"], whole.logits)
 
     bad = {1, 6, 7}
     skipping = SomeBad(ArraySource(images), bad)
-    whole = extractor.extract(skipping, stats=True, keep_pool3=True, skip_bad=True, progress=False)
+    whole = extractor.extract(skipping, stats=True, keep_features=True, skip_bad=True, progress=False)
     assert_stats_close(out["skip_bad"], whole.stats)
-    assert torch.equal(out["skip_bad"]["pool3"], whole.pool3)
+    assert torch.equal(out["skip_bad"]["pool3"], whole.features)
     assert out["skip_bad"]["report"] == (whole.report.n_images, whole.report.n_skipped_bad, whole.report.bad_examples)
     assert whole.report.n_skipped_bad == 3
 
@@ -210,7 +215,9 @@ def test_two_ranks_of_inception_match_one_process(tmp_path, cifar_images, weight
     np.save(tmp_path / "images.npy", images)
     ranks = run_two_ranks(tmp_path, "inception", str(weights_with_head), str(tmp_path / "images.npy"))
     source = ArraySource(images)
-    whole = single_threaded(lambda: extractor.extract(source, stats=True, keep_pool3=True, logits=True, progress=False))
+    whole = single_threaded(
+        lambda: extractor.extract(source, stats=True, keep_features=True, logits=True, progress=False)
+    )
 
     def kid(pool3):
         return kernel_inception_distance(pool3[:5], pool3[4:], subsets=10, subset_size=4)
@@ -221,7 +228,7 @@ def test_two_ranks_of_inception_match_one_process(tmp_path, cifar_images, weight
         for name in ("pool3", "logits"):
             ref = getattr(whole, name)
             torch.testing.assert_close(out[name], ref, rtol=0, atol=1e-6 * float(ref.abs().max()))
-        assert kid(out["pool3"]) == kid(whole.pool3)
+        assert kid(out["pool3"]) == kid(whole.features)
         # the head's float32 matmul rounds differently for batches of 4 and 9, so logits match to round-off
         assert inception_score(out["logits"], splits=3) == pytest.approx(
             inception_score(whole.logits, splits=3), rel=1e-6
@@ -236,20 +243,22 @@ def _stats(extracted) -> dict:
         "n": extracted.n,
         "mu": extracted.stats.mu,
         "sigma": extracted.stats.sigma,
-        "pool3": extracted.pool3,
+        "pool3": extracted.features,
         "logits": extracted.logits,
         "report": (extracted.report.n_images, extracted.report.n_skipped_bad, extracted.report.bad_examples),
     }
 
 
 def _reduce_block(features: torch.Tensor, start: int, stop: int) -> dict:
-    from ganeval.distributed import reduce_partials
-    from ganeval.extractor import FeatureState
+    from ganeval.distributed import reduce_side
+    from ganeval.extractor import Keep, SideState
+    from ganeval.features.views import default_view
 
-    part = FeatureState(stats=True, keep_pool3=True)
+    view, wants = default_view(), {default_view(): Keep(stats=True, features=True, logits=False)}
+    part = SideState(wants)
     for batch in features[start:stop].split(4):
-        part.add(batch, count=True)
-    return _stats(reduce_partials(part))
+        part.add({view: (batch, None)}, count=len(batch))
+    return _stats(reduce_side(part, None, wants).extracted(view))
 
 
 def _maths(rank: int) -> dict:
@@ -257,7 +266,7 @@ def _maths(rank: int) -> dict:
 
     features = fake_features()
     extractor, images = ExactExtractor(), fake_images()
-    opts = {"stats": True, "keep_pool3": True, "progress": False}
+    opts = {"stats": True, "keep_features": True, "progress": False}
     out = {
         "uneven": _reduce_block(features, *shard_bounds(len(features), rank, 2)),
         "one_empty": _reduce_block(features, *((0, len(features)) if rank == 0 else (0, 0))),
@@ -281,7 +290,7 @@ def _inception(weights: str, images_npy: str) -> dict:
 
     extractor = InceptionExtractor(weights, mode="tf", device="cpu", batch_size=4)
     source = ArraySource(np.load(images_npy))
-    return _stats(distributed_extract(extractor, source, keep_pool3=True, logits=True, progress=False))
+    return _stats(distributed_extract(extractor, source, keep_features=True, logits=True, progress=False))
 
 
 def worker_main(argv: list[str]) -> None:

@@ -69,9 +69,9 @@ def test_evaluator_equals_scoring_the_saved_pngs(evaluator, fake_generator, extr
     for i, image in enumerate(images):
         save_image(image, folder / f"{i:03d}.png", normalize=True, value_range=(-1, 1))
     # One pass over the PNG folder, then the metric functions on the evaluator's kept reference.
-    saved = extractor.extract(FolderSource(folder), stats=True, keep_pool3=True, logits=True, progress=False)
+    saved = extractor.extract(FolderSource(folder), stats=True, keep_features=True, logits=True, progress=False)
     theirs = {"fid": frechet_distance(saved.stats, evaluator.reference_stats)}
-    kid = kernel_inception_distance(saved.pool3, evaluator.reference_pool3, subset_size=N)
+    kid = kernel_inception_distance(saved.features, evaluator.reference_features, subset_size=N)
     theirs["kid_mean"], theirs["kid_std"] = kid
     theirs["is_mean"], theirs["is_std"] = inception_score(saved.logits)
     for key in ("fid", "kid_mean", "kid_std", "is_mean", "is_std"):

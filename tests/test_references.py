@@ -13,7 +13,7 @@ import torch
 
 import ganeval
 from ganeval.errors import InputError, StatisticsError
-from ganeval.extractor import Extracted
+from ganeval.features.base import Extractor
 from ganeval.metrics.gaussian import gaussian_stats
 from ganeval.references import load_registry, parse_registry, registry_dir, verify_reference
 from tests.conftest import data_root, run_cli, write_folder
@@ -90,29 +90,28 @@ def test_ref_slice_builds_once_then_reads_the_cache(cifar_images, tmp_path, weig
     assert code == 1 and "unknown reference 'no-such-ref'" in err
 
 
-class FakeExtractor:
-    """Stands in for the network: 2048 features from a fixed projection of 4x4 thumbnails; counts calls."""
+class FakeExtractor(Extractor):
+    """Stands in for the network: 2048 features from a fixed projection of 4x4 thumbnails; counts the images
+    of each forward pass (one pass per input: the batch holds them all)."""
 
-    mode = "tf"
-    protocol = "tf"
+    network, space, layer, mode, protocol = "inception", "inception", "pool3", "tf", "tf"
     precision = "strict"
     weights_sha256 = "0" * 64
-    has_head = False
+    weights_path = "fake"
+    dim = 2048
+    batch_size = 1000
+    device = torch.device("cpu")
 
     def __init__(self):
         self.calls: list[int] = []
         self.projection = torch.from_numpy(np.random.default_rng(0).normal(size=(48, 2048)))
 
-    def require_head(self) -> None:
-        raise AssertionError("no head")
+    def _prepare(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.adaptive_avg_pool2d(images.double(), 4).flatten(1)
 
-    def extract(self, source, *, stats=False, keep_pool3=False, logits=False, **_) -> Extracted:
-        images = torch.stack([torch.from_numpy(source.load(i)).permute(2, 0, 1) for i in range(len(source))])
-        thumbs = torch.nn.functional.adaptive_avg_pool2d(images.double(), 4).flatten(1)
-        features = (thumbs @ self.projection).float()
-        self.calls.append(len(source))
-        return Extracted(n=len(source), stats=gaussian_stats(features) if stats else None,
-                         pool3=features if keep_pool3 else None)  # fmt: skip
+    def _taps(self, x: torch.Tensor, taps: tuple[str, ...], with_logits: bool) -> dict[str, torch.Tensor]:
+        self.calls.append(len(x))
+        return {"pool3": (x @ self.projection).float()}
 
 
 @pytest.mark.parametrize("cache,folder_cached", [(None, False), (True, True), (False, False)])

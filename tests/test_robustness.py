@@ -99,7 +99,7 @@ def test_mixed_sizes_give_each_image_the_features_it_has_alone(tmp_path, extract
         save(tmp_path / f"{i}.png", Image.fromarray(cifar_images[i]).resize((w, h), Image.BICUBIC))
     source = FolderSource(tmp_path)
 
-    together = extractor.extract(source, keep_pool3=True, progress=False).pool3  # one batch of mixed sizes
+    together = extractor.extract(source, keep_features=True, progress=False).features  # one batch of mixed sizes
 
     assert together.shape == (5, 2048)
     for i, (h, w) in enumerate(sizes):
@@ -281,11 +281,11 @@ def test_order_of_files_on_disk_does_not_change_the_metrics(tmp_path, extractor,
     ref_pool3 = ganeval_tf_features[0]
     results = []
     for source in (a, b):
-        out = extractor.extract(source, keep_pool3=True, logits=True, progress=False)
+        out = extractor.extract(source, keep_features=True, logits=True, progress=False)
         results.append(
             (
-                fid_from_features(ref_pool3, out.pool3),
-                kernel_inception_distance(ref_pool3, out.pool3, subset_size=12)[0],
+                fid_from_features(ref_pool3, out.features),
+                kernel_inception_distance(ref_pool3, out.features, subset_size=12)[0],
                 inception_score(out.logits, splits=3)[0],
             )
         )

@@ -118,7 +118,7 @@ def test_covariance_that_is_not_psd_is_refused_when_used(tmp_path):
 def test_dimension_must_fit_the_layer(tmp_path):
     small = gaussian_stats(np.random.default_rng(1).normal(size=(10, 64)))
     np.savez(tmp_path / "pf768.npz", mu=small.mu, sigma=small.sigma)
-    with pytest.raises(StatisticsError, match="64-d statistics but pool3 features are 2048-d"):
+    with pytest.raises(StatisticsError, match="64-d statistics but inception pool3 features are 2048-d"):
         check_settings(load_stats(tmp_path / "pf768.npz"), {"layer": "pool3"}, force=True)
 
 

@@ -12,13 +12,14 @@ from ganeval.baselines.cli import train_baseline
 from ganeval.cli.bench import benchmark_command, report_command
 from ganeval.cli.metrics import fid_command, is_command, kid_command, score_command, stats_command
 from ganeval.cli.options import CONVENTION
-from ganeval.cli.store import cache_group, refs_group, weights_group
+from ganeval.cli.store import cache_group, refs_group, spaces_command, weights_group
 
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
     help=f"""Evaluate generative image
-    models: FID, Inception Score and KID that agree with torch-fidelity and pytorch-fid.
+    models: FID, IS, KID, precision/recall, density/coverage, FD_DINOv2, CMMD, sFID in the feature spaces
+    of the published suites (`ganeval spaces`), agreeing with torch-fidelity, pytorch-fid, clean-fid, EDM2.
 
     {CONVENTION}
 
@@ -26,7 +27,7 @@ from ganeval.cli.store import cache_group, refs_group, weights_group
     zip or tar archive of images, a .npy/.npz uint8 image array, a named dataset (mnist:test,
     fashion-mnist:train, cifar10:test, cifar10-jpeg:train), any of these sliced (mnist:train[:5000]), or a
     statistics file written by `ganeval stats` or pytorch-fid (FID only). Statistics and features are
-    cached (`ganeval cache --help`). The first run fetches the Inception weights.
+    cached (`ganeval cache --help`). The first run of a space fetches its network's weights.
     """,
 )
 @click.version_option(__version__, prog_name="ganeval")
@@ -35,7 +36,7 @@ def main() -> None:
 
 
 for command in (fid_command, kid_command, is_command, score_command, stats_command, benchmark_command,
-                report_command, weights_group, cache_group, refs_group, train_baseline):  # fmt: skip
+                report_command, weights_group, spaces_command, cache_group, refs_group, train_baseline):  # fmt: skip
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from ganeval.cli.torchrun import is_rank0, torchrun_aware
 from ganeval.config import (
     KEY_FID,
     KEY_FID_PER_CLASS,
+    KEY_INTRA_FID,
     KEY_IS_MEAN,
     KEY_IS_STD,
     KEY_KID_MEAN,
@@ -44,27 +45,40 @@ def run_metrics(
     click.echo(json.dumps(result) if as_json else format_result(result))
 
 
+NAMES = {KEY_FID: "FID", "sfid": "sFID", "fd_dinov2": "FD_DINOv2", "cmmd": "CMMD", KEY_INTRA_FID: "intra-FID"}
+SPREADS = {KEY_IS_MEAN: ("IS", KEY_IS_STD, 6), KEY_KID_MEAN: ("KID", KEY_KID_STD, 8), "kd_mean": ("KD", "kd_std", 8)}
+HIDDEN = {KEY_N_REAL, KEY_N_FAKE, KEY_FID_PER_CLASS, "fd_per_class", "features", "spaces"}
+
+
 def format_result(result: dict[str, Any]) -> str:
-    """One line per metric (means with their spread), the per-class FIDs, then the image counts."""
+    """One line per metric (means with their spread; space-generic ones name their space), the per-class
+    values, then the image counts."""
     lines = []
+    space = f" [{result['features']}]" if "features" in result else ""
     for key, value in result.items():
-        if key in PAIRED or key in (KEY_N_REAL, KEY_N_FAKE) or key == KEY_FID_PER_CLASS:
+        if key in PAIRED or key in HIDDEN or key == "kd_std":
             continue
-        if key == KEY_FID:
-            lines.append(f"FID: {value:.6f}")
-        elif key == KEY_IS_MEAN:
-            lines.append(f"IS: {value:.6f} ± {result[KEY_IS_STD]:.6f}")
-        elif key == KEY_KID_MEAN:
-            lines.append(f"KID: {value:.8f} ± {result[KEY_KID_STD]:.8f}")
+        if key in NAMES:
+            lines.append(f"{NAMES[key]}: {value:.6f}")
+        elif key in SPREADS:
+            name, spread, digits = SPREADS[key]
+            suffix = space if key == "kd_mean" else ""
+            lines.append(f"{name}{suffix}: {value:.{digits}f} ± {result[spread]:.{digits}f}")
+        elif key in ("fd", "intra_fd"):
+            lines.append(f"{'FD' if key == 'fd' else 'intra-FD'}{space}: {value:.6f}")
         elif isinstance(value, float):
-            lines.append(f"{key}: {value:.6g}")
+            lines.append(f"{key}{space if key in GENERIC_KEYS else ''}: {value:.6g}")
         else:
             lines.append(f"{key}: {value}")
-    if KEY_FID_PER_CLASS in result:
-        lines.append("FID per class: " + ", ".join(f"{c}={v:.4f}" for c, v in result[KEY_FID_PER_CLASS].items()))
+    for key, name in ((KEY_FID_PER_CLASS, "FID per class"), ("fd_per_class", f"FD per class{space}")):
+        if key in result:
+            lines.append(f"{name}: " + ", ".join(f"{c}={v:.4f}" for c, v in result[key].items()))
     counts = [f"{role}={_count(result[key])}" for role, key in (("real", KEY_N_REAL), ("fake", KEY_N_FAKE))
               if key in result]  # fmt: skip
     return "\n".join([*lines, "images: " + ", ".join(counts)] if counts else lines)
+
+
+GENERIC_KEYS = {"precision", "recall", "density", "coverage"}
 
 
 def _count(n: int | None) -> str:
@@ -117,11 +131,14 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
     be a checkpoint of `ganeval train-baseline`: its generator is rebuilt and sampled (--samples images,
     class-balanced for cgan, seeded by --seed) without writing images.
 
-    Metrics: fid; is; kid; pr (precision and recall, k-NN balls with <=, k = --pr-k); dc (density and
-    coverage, <, k = --dc-k); intra_fid (the mean of per-class FIDs: REAL a labelled dataset such as
-    cifar10-jpeg:test or a folder with one subfolder per class, FAKE a folder with class subfolders or a
-    conditional checkpoint sampled --samples-per-class times per class). pr and dc use the Inception pool3
-    features of the same pass as FID and KID.
+    Metrics in their own spaces: fid, kid, is, intra_fid (Inception pool3); sfid (ADM's sFID, Inception
+    Mixed_6d); fd_dinov2 (EDM2's FD_DINOv2, DINOv2 ViT-L/14); cmmd (CLIP ViT-L/14@336). Metrics in the
+    --features space (default inception): fd (Fréchet distance), kd (kernel distance), pr (precision and
+    recall, k-NN balls with <=, k = --pr-k), dc (density and coverage, <, k = --dc-k), intra_fd. intra_fid
+    and intra_fd are means of per-class FDs: REAL a labelled dataset such as cifar10-jpeg:test or a folder
+    with one subfolder per class, FAKE a folder with class subfolders or a conditional checkpoint sampled
+    --samples-per-class times per class. Each image is decoded once and fed to every network the metrics
+    read; the JSON's "spaces" names the space, layer, mode and weights of each metric.
     """,
 )
 @click.argument("inputs", nargs=-1, metavar="REAL [FAKE]")
@@ -183,10 +200,12 @@ def score_command(
 @friendly_errors()
 @torchrun_aware
 def stats_command(inputs: tuple[str, ...], ref: str | None, output: str, compact: bool, **options: Any) -> None:
-    """Write the pool3 statistics of SOURCE (mu, sigma, n and the settings used) to an .npz file.
+    """Write the statistics of SOURCE in the --features space (default Inception pool3: mu, sigma, n and the
+    settings used) to an .npz file.
 
-    Every command accepts the file wherever it accepts real images (FID only); loading it with other
-    settings (weights, --mode) is refused unless --force. pytorch-fid reads it as its own.
+    Every command accepts the file wherever it accepts real images (FID-like metrics only); loading it in
+    another space or with other settings (weights, --mode) is refused unless --force (a space never mixes).
+    pytorch-fid reads an Inception file as its own.
     """
     from ganeval import api
     from ganeval.statsfile import stats_fingerprint

