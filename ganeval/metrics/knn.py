@@ -58,7 +58,7 @@ class Features:
         return len(self.host)
 
 
-def _screened_squares(a: Features, b: Features, i0: int, i1: int, j0: int, j1: int):
+def screened_squares(a: Features, b: Features, i0: int, i1: int, j0: int, j1: int):
     """(squared distances by the fast formula, their tolerance) for the block a[i0:i1] x b[j0:j1]."""
     na, nb = a.norms[i0:i1, None], b.norms[None, j0:j1]
     squares = na + nb - 2.0 * (a.rows[i0:i1] @ b.rows[j0:j1].T)
@@ -80,7 +80,7 @@ def kth_neighbour_radii(features: Features, ks: tuple[int, ...], block: int = DE
         best_idx = torch.empty((i1 - i0, 0), dtype=torch.long, device=device)
         for j0 in range(0, n, block):
             j1 = min(n, j0 + block)
-            squares, _ = _screened_squares(features, features, i0, i1, j0, j1)
+            squares, _ = screened_squares(features, features, i0, i1, j0, j1)
             values = torch.cat([best, squares], dim=1)
             index = torch.cat([best_idx, torch.arange(j0, j1, device=device).expand(i1 - i0, -1)], dim=1)
             best, picked = torch.topk(values, min(keep, values.shape[1]), dim=1, largest=False, sorted=True)
@@ -145,7 +145,7 @@ def cross_balls(rows: Features, cols: Features, balls: list[Ball], block: int = 
         i1 = min(n_rows, i0 + block)
         for j0 in range(0, n_cols, block):
             j1 = min(n_cols, j0 + block)
-            squares, tolerance = _screened_squares(rows, cols, i0, i1, j0, j1)
+            squares, tolerance = screened_squares(rows, cols, i0, i1, j0, j1)
             for ball, radius, out in zip(balls, radii, answers, strict=True):
                 limit = (radius[i0:i1, None] if ball.owner == "rows" else radius[None, j0:j1]) ** 2
                 sure = squares < limit - tolerance  # holds whatever the round-off
