@@ -131,6 +131,7 @@ class Benchmark:
         repeats: int = 1,
         progress: bool = True,
         log: Callable[[str], None] | None = None,
+        train: Any = None,
         **options: Any,
     ):
         from ganeval.api import make_pipeline, spaces_record
@@ -143,11 +144,16 @@ class Benchmark:
         self.progress, self.log = progress, log or (lambda line: print(line, file=sys.stderr))
         options.setdefault("cache", True)
         self.pipeline, self.settings = make_pipeline(None, None, {**options, "progress": progress}, self.metrics)
-        self.real_needs, self.fake_needs = needs(self.metrics, self.settings)
+        from ganeval.api import training_input
+
+        self.real_needs, self.fake_needs, self.train_needs = needs(self.metrics, self.settings, train=True)
+        self._train_spec, self._train = train, None
+        self._train_item = training_input(self.pipeline, train, self.train_needs, self.metrics)
         self._reference_spec = reference
         self._reference_item = resolve_input(reference, "reference", self.pipeline.store, value_range=None)
         self._reference: Any = None  # obtained when the first input needs it: a finished run reads nothing
-        self.plan = {v: self.pipeline.extractor_for(v) for v in {**self.real_needs, **self.fake_needs}}  # loaded once
+        views = {**self.real_needs, **self.fake_needs, **self.train_needs}
+        self.plan = {v: self.pipeline.extractor_for(v) for v in views}  # every network loaded once, here
         self.extractor = next(iter(self.plan.values()))
         for view, need in self.fake_needs.items():
             if need.logits:
@@ -155,6 +161,9 @@ class Benchmark:
         self.record_settings = {
             "metrics": list(self.metrics),
             "reference": {"name": self._reference_item.label, **_identity(self._reference_item)},
+            "train": None if self._train_item is None else {"name": self._train_item.label,
+                                                            **_identity(self._train_item)},
+            "protocol": self.settings.protocol,
             "features": self.settings.features,
             "spaces": spaces_record(self.pipeline, self.metrics),
             "precision": self.settings.precision,
@@ -176,6 +185,15 @@ class Benchmark:
         from ganeval.api import obtain_side
 
         return obtain_side(self.pipeline, reference, item, self.real_needs)
+
+    @property
+    def train(self) -> Any:
+        """The training set's side, obtained when the first input needs it (None: no metric reads it)."""
+        if self._train is None and self._train_item is not None:
+            from ganeval.api import obtain_side
+
+            self._train = obtain_side(self.pipeline, self._train_spec, self._train_item, self.train_needs)
+        return self._train
 
     def run(self, inputs: list[BenchInput], out: str | os.PathLike) -> tuple[list[dict], int]:
         """Score every (input, repeat) not yet in `out`; returns (this settings' records in `out`, failures)."""
@@ -259,7 +277,7 @@ class Benchmark:
         classes = input_classes(fake, item, self.pipeline.store, labels) if wants_classes else None
         got = obtain_side(self.pipeline, fake, item, self.fake_needs, classes=classes)
         settings = replace(self.settings, seed=seed)
-        result = compute_metrics(self.metrics, self.reference, got, settings)
+        result = compute_metrics(self.metrics, self.reference, got, settings, self.train)
         return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in result.items()}
 
 

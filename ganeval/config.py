@@ -37,6 +37,7 @@ PRECISION_CHOICES = ("default", "fast", *PRECISIONS)
 class Settings:
     """How images become numbers. Defaults reproduce torch-fidelity's (and the TF code's) protocol."""
 
+    protocol: str = "ganeval"  # a named suite's conventions (ganeval.protocols.registry): fixes what it fixes
     features: str = "inception"  # the space of fd, kd, pr, dc and intra_fd ("SPACE" or "SPACE:LAYER")
     mode: str | None = None  # preprocessing of the --features space's network; None: each space's default
     modes: tuple[tuple[str, str], ...] = ()  # (space or network, mode) for a given space
@@ -58,6 +59,7 @@ class Settings:
     dc_k: int = 5  # density/coverage: k-th neighbour radii, `<` (the prdc package's rule)
     knn_samples: int | None = None  # k-NN metrics on a seeded subsample of each set; None: every image
     seed: int = 2020  # torch-fidelity's default seed for the IS shuffle and the KID subsets
+    bootstrap: int = 0  # resamples for <key>_ci and <key>_se of every metric (0: none)
 
     @property
     def features_space(self) -> str:
@@ -92,6 +94,39 @@ class Settings:
         return self.weights
 
 
+def _apply_protocol(settings: Settings, explicit: dict[str, object]) -> Settings:
+    """`settings` with what its protocol fixes; an explicit setting that contradicts the protocol is refused."""
+    from ganeval.protocols.registry import get_protocol
+
+    protocol = get_protocol(settings.protocol)
+
+    def refuse(what: str, given: object, fixed: object) -> None:
+        raise InputError(f"--protocol {protocol.name} fixes {what} to {fixed}; {given} contradicts it")
+
+    changes: dict[str, object] = {}
+    features = protocol.fixes.get("features", settings.features)
+    if "features" in explicit and explicit["features"] != features:
+        refuse("--features", f"--features {explicit['features']}", features)
+    modes = dict(settings.modes)
+    for space, mode in protocol.fixes.get("modes", {}).items():
+        network = get_network(space).name
+        given = [m for k, m in modes.items() if get_network(k).name == network]
+        if settings.mode is not None and get_network(parse_space(str(features))[0]).name == network:
+            given.append(settings.mode)
+        for other in given:
+            if other != mode:
+                refuse(f"the {space} mode", f"--mode {other}", mode)
+        modes[space] = mode
+    changes["modes"] = tuple(sorted(modes.items()))
+    for key, value in protocol.fixes.items():
+        if key in ("modes",):
+            continue
+        if key in explicit and explicit[key] != value and key != "features":
+            refuse(f"--{key.replace('_', '-')}", f"{explicit[key]}", value)
+        changes[key] = value
+    return replace(settings, **changes)
+
+
 def _pairs(value: Mapping[str, object] | tuple[tuple[str, object], ...]) -> tuple[tuple[str, str], ...]:
     """A {space or network: value} mapping (or pairs) as sorted pairs, each name checked against the registry."""
     items = dict(value.items() if isinstance(value, Mapping) else value)
@@ -120,6 +155,9 @@ def make_settings(base: Settings | None = None, **overrides) -> Settings:
     if overrides.get("weights") is not None:
         overrides["weights"] = str(overrides["weights"])
     settings = replace(base or Settings(), **overrides)
+    if settings.protocol != "ganeval":
+        defaults = Settings()
+        settings = _apply_protocol(settings, {k: v for k, v in overrides.items() if v != getattr(defaults, k)})
     parse_space(settings.features)  # an unknown space or layer fails here
     for name, mode in settings.modes:
         choices = sorted({m for s in SPACES.values() if name in (s.name, s.network) for m in s.modes})

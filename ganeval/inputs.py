@@ -58,7 +58,9 @@ class StoreOptions:
 
 
 class Input:
-    """A resolved input: images (`source`) or precomputed statistics (`loaded`).
+    """A resolved input: images (`source`), precomputed statistics (`loaded`), or both: a suite's reference
+    file bundles statistics of named views (`bundled`: ADM's reference batches, EDM2's .pkl files), which
+    are used instead of recomputing them, as the suite does.
 
     A named reference opens its images only when they are needed: FID against a committed statistics
     file reads no data at all.
@@ -73,13 +75,15 @@ class Input:
         cacheable: bool = False,
         opener: Callable[[], ImageSource] | None = None,
         count: int | None = None,
+        bundled: dict[View, GaussianStats] | None = None,
     ):
         self.label, self.loaded, self.reference, self.cacheable = label, loaded, reference, cacheable
         self._source, self._opener, self._count = source, opener, count
+        self.bundled = bundled or {}
 
     @property
     def has_images(self) -> bool:
-        return self.loaded is None
+        return self.loaded is None and (self._source is not None or self._opener is not None)
 
     @property
     def source(self) -> ImageSource:
@@ -98,6 +102,8 @@ class Input:
         """The number of images, known without opening a reference's data; None for statistics files."""
         if self.loaded is not None:
             return self.loaded.n
+        if not self.has_images:
+            return self._count
         return self._count if self._source is None and self._count is not None else len(self.source)
 
 
@@ -120,8 +126,14 @@ def resolve_input(obj: Any, label: str, store: StoreOptions, value_range: tuple[
         return Input(label=obj.path, loaded=obj)
     if isinstance(obj, str) and obj.startswith(REF_PREFIX):
         return _reference_input(obj[len(REF_PREFIX) :], store)
-    if isinstance(obj, (str, os.PathLike)) and os.path.isfile(obj) and is_stats_file(obj):
-        return Input(label=os.fspath(obj), loaded=load_stats(obj))
+    if isinstance(obj, (str, os.PathLike)) and os.path.isfile(obj):
+        from ganeval.protocols.files import suite_file_input
+
+        suite = suite_file_input(os.fspath(obj), store)
+        if suite is not None:
+            return suite
+        if is_stats_file(obj):
+            return Input(label=os.fspath(obj), loaded=load_stats(obj))
     source = as_source(
         obj,
         value_range=value_range,
@@ -278,6 +290,17 @@ class Pipeline:
         missing: dict[View, Needs] = {}
         for view, need in needs.items():
             got, meta = Obtained(n=None), None
+            if need.stats and view in item.bundled:
+                got.stats = item.bundled[view]
+                need = Needs(features=need.features, logits=need.logits)
+            if not item.has_images:
+                check(
+                    not need.anything,
+                    f"{item.label} holds statistics of {', '.join(v.label for v in item.bundled) or 'no view'} "
+                    f"only; {view.label} {'rows' if need.features else 'statistics'} need the images",
+                )
+                out[view] = got
+                continue
             if need.stats and item.reference is not None and self._is_registered_view(item, view):
                 got.stats, meta = self._committed(item, view)
             key = self._cache_key(item, view)
@@ -316,6 +339,9 @@ class Pipeline:
 
     def _verified(self, item: Input, view: View, got: Obtained) -> None:
         """`got` with its count, a reference's statistics checked against the registry in its own view."""
+        if not item.has_images:
+            got.n = got.stats.n if got.stats is not None else item.count()
+            return
         meta = got.meta
         got.n = int(meta["n"]) if meta and "n" in meta else (got.stats.n if got.stats is not None else None)
         if got.n is None and got.features is not None:

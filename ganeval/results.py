@@ -71,13 +71,16 @@ STATS, ROWS = Needs(stats=True), Needs(features=True)
 @dataclass(frozen=True)
 class Metric:
     """A metric: the view it reads (`space` None: the --features space; `mode` None: the settings') and what
-    it needs of each side (`real` None: it rates the generated set alone)."""
+    it needs of each side (`real` None: it rates the generated set alone; `train`: of the training set, which
+    `train_optional` metrics use when given)."""
 
     name: str
     space: str | None
     real: Needs | None
     fake: Needs
     mode: str | None = None
+    train: Needs | None = None
+    train_optional: bool = False
 
     @property
     def two_sided(self) -> bool:
@@ -104,8 +107,17 @@ REGISTRY: dict[str, Metric] = {
         Metric("sfid", "inception-spatial", STATS, STATS),
         Metric("fd_dinov2", "dinov2-vit-l-14", STATS, STATS, mode="edm2"),
         Metric("cmmd", "clip-vit-l-14-336", ROWS, ROWS, mode="cmmd"),
+        # Memorization, novelty and sample size (dgm-eval's definitions; ganeval.metrics.*), in --features.
+        Metric("fd_inf", None, STATS, ROWS),
+        Metric("vendi", None, None, ROWS),
+        Metric("authpct", None, None, ROWS, train=ROWS),
+        Metric("ct", None, ROWS, ROWS, train=ROWS),
+        Metric("sw", None, ROWS, ROWS),
+        Metric("mifid", None, ROWS, Needs(stats=True, features=True), train=ROWS, train_optional=True),
+        Metric("rarity", None, ROWS, ROWS),
     )
 }
+NEEDS_TRAIN = frozenset(name for name, m in REGISTRY.items() if m.train is not None and not m.train_optional)
 TWO_SIDED = frozenset(name for name, m in REGISTRY.items() if m.two_sided)
 SPACE_GENERIC = frozenset(name for name, m in REGISTRY.items() if m.generic)
 
@@ -142,16 +154,26 @@ def views_of(metrics: tuple[str, ...], settings: Settings) -> dict[str, View]:
     return {m: metric_view(m, settings) for m in metrics}
 
 
-def needs(metrics: tuple[str, ...], settings: Settings) -> tuple[dict[View, Needs], dict[View, Needs]]:
-    """(per view, what the real side must provide; per view, what the generated side must provide)."""
+def needs(
+    metrics: tuple[str, ...], settings: Settings, train: bool = False
+) -> tuple[dict[View, Needs], dict[View, Needs]] | tuple[dict[View, Needs], dict[View, Needs], dict[View, Needs]]:
+    """(per view, what the real side must provide; what the generated side must provide), and with `train`
+    what the training set must provide. Bootstrap intervals need the rows of every view."""
+    from ganeval.protocols.registry import check_metrics
+
+    check_metrics(settings.protocol, metrics)
     real: dict[View, Needs] = {}
     fake: dict[View, Needs] = {}
+    training: dict[View, Needs] = {}
+    rows = Needs(features=True) if settings.bootstrap else Needs()
     for name, view in views_of(metrics, settings).items():
         metric = REGISTRY[name]
         if metric.real is not None:
-            real[view] = real.get(view, Needs()) | metric.real
-        fake[view] = fake.get(view, Needs()) | metric.fake
-    return real, fake
+            real[view] = real.get(view, Needs()) | metric.real | rows
+        fake[view] = fake.get(view, Needs()) | metric.fake | rows
+        if metric.train is not None:
+            training[view] = training.get(view, Needs()) | metric.train
+    return (real, fake, training) if train else (real, fake)
 
 
 @dataclass
@@ -163,22 +185,94 @@ class Side:
     views: dict[View, Any]
 
 
-def compute_metrics(metrics: tuple[str, ...], real: Side | None, fake: Side, settings: Settings) -> dict[str, Any]:
-    """The result dictionary of `metrics` from the two sides (`real` None: the generated set is rated alone)."""
+def compute_metrics(
+    metrics: tuple[str, ...], real: Side | None, fake: Side, settings: Settings, train: Side | None = None
+) -> dict[str, Any]:
+    """The result dictionary of `metrics` from the sides (`real` None: the generated set is rated alone;
+    `train`: the training set, for the memorization metrics), with bootstrap intervals when asked."""
+    result = _compute(metrics, real, fake, settings, train)
+    if settings.bootstrap:
+        from ganeval.bootstrap import intervals
+
+        result.update(intervals(metrics, real, fake, settings, train, _compute))
+    return result
+
+
+def _compute(
+    metrics: tuple[str, ...], real: Side | None, fake: Side, settings: Settings, train: Side | None
+) -> dict[str, Any]:
     result: dict[str, Any] = {}
     views = views_of(metrics, settings)
     if real is not None:
         result[KEY_N_REAL] = real.n
     result[KEY_N_FAKE] = fake.n
+    if train is not None:
+        result["n_train"] = train.n
     for name in metrics:
         view = views[name]
-        result.update(_one(name, real.views.get(view) if real is not None else None, fake.views[view], settings))
+        metric = REGISTRY[name]
+        if metric.train is not None and not metric.train_optional:
+            check(train is not None, f"{name} compares the generated set with the training set: give --train INPUT")
+        own_real = real.views.get(view) if real is not None else None
+        own_train = train.views.get(view) if train is not None else None
+        if name in MEMORIZATION:
+            result.update(_memorization(name, own_real, fake.views[view], own_train, settings))
+        else:
+            result.update(_one(name, own_real, fake.views[view], settings))
     if SPACE_GENERIC.intersection(metrics):
         result["features"] = settings.features
+    result["protocol"] = settings.protocol
     return result
 
 
+MEMORIZATION = frozenset({"fd_inf", "vendi", "authpct", "ct", "sw", "mifid", "rarity"})
+RAREST_SHOWN = 10  # indices of the rarest generated samples kept in the result
+
+
+def _memorization(name: str, real: Any, fake: Any, train: Any, settings: Settings) -> dict[str, Any]:
+    """The memorization, novelty and sample-size metrics (ganeval.metrics: fd_inf, vendi, memorization, ...)."""
+    if name == "fd_inf":
+        from ganeval.metrics.fd_inf import fd_inf
+
+        fit = fd_inf(real.stats, fake.features, seed=settings.seed, method=settings.fid_method)
+        return {"fd_inf": fit.fd_inf, "fd_inf_slope": fit.slope}
+    if name == "vendi":
+        from ganeval.metrics.vendi import vendi, vendi_per_class
+
+        out: dict[str, Any] = {"vendi": vendi(fake.features)}
+        if getattr(fake, "classes", None) is not None:
+            out["vendi_per_class"] = {str(k): v for k, v in vendi_per_class(fake.features, fake.classes).items()}
+        return out
+    if name == "authpct":
+        from ganeval.metrics.memorization import authpct
+
+        return {"authpct": authpct(train.features, fake.features)}
+    if name == "ct":
+        from ganeval.metrics.memorization import ct
+
+        return {"ct": ct(train.features, real.features, fake.features, seed=settings.seed)}
+    if name == "sw":
+        from ganeval.metrics.sliced_wasserstein import sw
+
+        return {"sw": sw(real.features, fake.features)}
+    if name == "mifid":
+        from ganeval.metrics.mifid import mifid
+
+        copied = train.features if train is not None else real.features
+        return {"mifid": mifid(real.features, fake.features, copied), "mifid_copies": "train" if train else "real"}
+    from ganeval.metrics.rarity import rarity
+
+    scores = rarity(real.features, fake.features)
+    return {"rarity_mean": scores.mean, "rarity_scored": int(np.isfinite(scores.scores).sum()),
+            "rarity_rarest": [int(i) for i in scores.rarest[:RAREST_SHOWN]]}  # fmt: skip
+
+
 def _one(name: str, real: Any, fake: Any, settings: Settings) -> dict[str, Any]:
+    from ganeval.protocols.registry import get_protocol
+
+    protocol_arithmetic = get_protocol(settings.protocol).compute(name)
+    if protocol_arithmetic is not None:
+        return protocol_arithmetic(real, fake, settings, metric=name)
     from ganeval.metrics.fid import frechet_distance
 
     if name in ("fid", "fd", "sfid", "fd_dinov2"):

@@ -19,6 +19,7 @@ contributes nothing and does not stall the others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ganeval.api import make_pipeline, obtain_side, spaces_record
+from ganeval.api import make_pipeline, obtain_side, spaces_record, training_input
 from ganeval.config import Settings
 from ganeval.distributed import RankFailedError, comm_device, gather_side, is_distributed
 from ganeval.errors import GanevalError, InputError, check
@@ -66,6 +67,8 @@ class Scorer:
             one value or a {space: value} mapping); None: the extractor's, else defaults.
         extractor: a loaded extractor (or a list) to share (settings it contradicts are refused).
         reference_labels: the classes of the reference's images for intra-FID, where it does not carry them.
+        train: the training set for the memorization metrics (authpct, ct; mifid uses it when given), any
+            input `ganeval.score` takes; obtained once, through the cache, like the reference.
         **options: every other option `ganeval.score` takes (kid_subset_size, kid_subsets, is_splits, seed,
             pr_k, dc_k, fid_method, cache, data_root, force, progress, ...); a misspelled one is an error.
 
@@ -90,6 +93,7 @@ class Scorer:
         features: str | None = None,
         extractor: Extractor | list[Extractor] | None = None,
         reference_labels: Any = None,
+        train: Any = None,
         **options: Any,
     ):
         given = {"device": device, "mode": mode, "precision": precision, "weights": weights, "features": features}
@@ -99,10 +103,11 @@ class Scorer:
         options.setdefault("cache", True)  # the reference is the data evaluated again and again
         self.metrics = parse_metrics(metrics)
         pipeline, self.settings = make_pipeline(extractor, None, options, self.metrics)
-        self._real_needs, self._fake_needs = needs(self.metrics, self.settings)
+        self._real_needs, self._fake_needs, self._train_needs = needs(self.metrics, self.settings, train=True)
         self._pipeline = pipeline
         # Every network is loaded now, so a training loop pays for it once, before its first step.
-        self._plan = {view: pipeline.extractor_for(view) for view in {**self._real_needs, **self._fake_needs}}
+        views = {**self._real_needs, **self._fake_needs, **self._train_needs}
+        self._plan = {view: pipeline.extractor_for(view) for view in views}
         self.extractor = next((e for e in self._plan.values() if e.network == "inception"), None) or next(
             iter(self._plan.values())
         )
@@ -112,7 +117,11 @@ class Scorer:
         self._reference: Side | None = None
         if reference is not None:
             check(bool(self._real_needs), f"none of {', '.join(self.metrics)} uses a reference")
-            self._reference = self._obtain_reference(reference, reference_labels)
+            self._reference = self._on_rank0(lambda: self._obtain(reference, reference_labels))
+        train_item = training_input(pipeline, train, self._train_needs, self.metrics)
+        self._train: Side | None = None
+        if train_item is not None:  # the training set, like the reference, is obtained once
+            self._train = self._on_rank0(lambda: obtain_side(pipeline, train, train_item, self._train_needs))
         self._fake, self._real_added = self._new_state(real=False), self._new_state(real=True)
 
     # --- state ---------------------------------------------------------------------------------------
@@ -225,7 +234,7 @@ class Scorer:
         fake = self._gathered(self._fake)
         check(fake.n >= 2, f"need at least 2 generated images, got {fake.n}: call update() first")
         real = self._real_side(self._gathered(self._real_added)) if self._real_needs else None
-        result = compute_metrics(chosen, real, fake, settings)
+        result = compute_metrics(chosen, real, fake, settings, self._train)
         result["spaces"] = spaces_record(self._pipeline, chosen)
         return result
 
@@ -278,15 +287,15 @@ class Scorer:
 
     # --- reference -----------------------------------------------------------------------------------
 
-    def _obtain_reference(self, reference: Any, labels: Any) -> Side:
-        """The reference's statistics and rows through the pipeline (and its cache); under torch.distributed
-        rank 0 obtains them and every other rank receives the same object."""
+    def _on_rank0(self, obtain: Callable[[], Side]) -> Side:
+        """A fixed side (the reference, the training set) through the pipeline and its cache; under
+        torch.distributed rank 0 obtains it and every other rank receives the same object."""
         if not is_distributed():
-            return self._obtain(reference, labels)
+            return obtain()
         payload: list[Any] = [None]
         if dist.get_rank() == 0:
             try:
-                got = self._obtain(reference, labels)
+                got = obtain()
                 for view in got.views.values():  # gloo sends objects from the CPU
                     view.features = None if view.features is None else view.features.cpu()
                 payload = [(None, got)]

@@ -8,7 +8,15 @@ from typing import Any
 import click
 
 from ganeval.cli.errors import friendly_errors
-from ganeval.cli.options import is_options, kid_options, knn_options, metric_options, source_options, store_options
+from ganeval.cli.options import (
+    is_options,
+    kid_options,
+    knn_options,
+    memorization_options,
+    metric_options,
+    source_options,
+    store_options,
+)
 from ganeval.config import METRICS
 
 
@@ -26,7 +34,11 @@ from ganeval.config import METRICS
     required=True,
     help="JSON lines file; appended to, and read on start to skip what is already in it.",
 )
-@click.option("--metrics", default="fid,kid", show_default=True, help=f"Comma-separated subset of {','.join(METRICS)}.")
+@click.option(
+    "--metrics",
+    default=None,
+    help=f"Comma-separated subset of {','.join(METRICS)} [default: fid,kid; with --protocol, its metrics].",
+)
 @click.option(
     "--samples",
     type=click.IntRange(min=2),
@@ -47,6 +59,7 @@ from ganeval.config import METRICS
     show_default=True,
     help="Seeds per input (--seed, --seed+1, ...): new noise for generators, new KID subsets for all.",
 )
+@memorization_options
 @is_options
 @kid_options
 @knn_options
@@ -65,8 +78,10 @@ def benchmark_command(inputs: tuple[str, ...], inputs_file: str | None, out: str
     A failing input is recorded as an error and the others go on; the exit status is 1 if any failed.
     """
     from ganeval.benchmark import Benchmark, expand_inputs, read_input_list
+    from ganeval.cli.metrics import default_metrics
     from ganeval.report import render, summary
 
+    metrics = default_metrics(metrics, options["protocol"], fallback="fid,kid")
     given = list(inputs) + (read_input_list(inputs_file) if inputs_file else [])
     if ref:
         reference = f"ref:{ref}"

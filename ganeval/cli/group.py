@@ -11,8 +11,9 @@ from ganeval._version import __version__
 from ganeval.baselines.cli import train_baseline
 from ganeval.cli.bench import benchmark_command, report_command
 from ganeval.cli.metrics import fid_command, is_command, kid_command, score_command, stats_command
+from ganeval.cli.neighbours import neighbours_command
 from ganeval.cli.options import CONVENTION
-from ganeval.cli.store import cache_group, refs_group, spaces_command, weights_group
+from ganeval.cli.store import cache_group, protocols_command, refs_group, spaces_command, weights_group
 
 
 @click.group(
@@ -36,7 +37,8 @@ def main() -> None:
 
 
 for command in (fid_command, kid_command, is_command, score_command, stats_command, benchmark_command,
-                report_command, weights_group, spaces_command, cache_group, refs_group, train_baseline):  # fmt: skip
+                report_command, neighbours_command, weights_group, spaces_command, protocols_command, cache_group,
+                refs_group, train_baseline):  # fmt: skip
     main.add_command(command)
 
 if __name__ == "__main__":

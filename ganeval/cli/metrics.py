@@ -42,12 +42,28 @@ def run_metrics(
     from ganeval import api
 
     result = api.score(real, fake, metrics, progress=not quiet, fake_labels=fake_labels, **store_options(options))
-    click.echo(json.dumps(result) if as_json else format_result(result))
+    click.echo(json.dumps(result, default=_plain) if as_json else format_result(result))
+
+
+def _plain(value: Any) -> Any:
+    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 NAMES = {KEY_FID: "FID", "sfid": "sFID", "fd_dinov2": "FD_DINOv2", "cmmd": "CMMD", KEY_INTRA_FID: "intra-FID"}
 SPREADS = {KEY_IS_MEAN: ("IS", KEY_IS_STD, 6), KEY_KID_MEAN: ("KID", KEY_KID_STD, 8), "kd_mean": ("KD", "kd_std", 8)}
-HIDDEN = {KEY_N_REAL, KEY_N_FAKE, KEY_FID_PER_CLASS, "fd_per_class", "features", "spaces"}
+HIDDEN = {
+    KEY_N_REAL,
+    KEY_N_FAKE,
+    KEY_FID_PER_CLASS,
+    "fd_per_class",
+    "features",
+    "spaces",
+    "protocol",
+    "bootstrap",
+    "n_train",
+    "rarity_rarest",
+    "vendi_per_class",
+}
 
 
 def format_result(result: dict[str, Any]) -> str:
@@ -56,7 +72,7 @@ def format_result(result: dict[str, Any]) -> str:
     lines = []
     space = f" [{result['features']}]" if "features" in result else ""
     for key, value in result.items():
-        if key in PAIRED or key in HIDDEN or key == "kd_std":
+        if key in PAIRED or key in HIDDEN or key == "kd_std" or key.endswith(("_ci", "_se")):
             continue
         if key in NAMES:
             lines.append(f"{NAMES[key]}: {value:.6f}")
@@ -73,8 +89,15 @@ def format_result(result: dict[str, Any]) -> str:
     for key, name in ((KEY_FID_PER_CLASS, "FID per class"), ("fd_per_class", f"FD per class{space}")):
         if key in result:
             lines.append(f"{name}: " + ", ".join(f"{c}={v:.4f}" for c, v in result[key].items()))
-    counts = [f"{role}={_count(result[key])}" for role, key in (("real", KEY_N_REAL), ("fake", KEY_N_FAKE))
-              if key in result]  # fmt: skip
+    intervals = [f"{key[:-3]} [{lo:.6g}, {hi:.6g}] (se {result[key[:-3] + '_se']:.3g})"
+                 for key, (lo, hi) in ((k, v) for k, v in result.items() if k.endswith("_ci"))]  # fmt: skip
+    if intervals:
+        b = result.get("bootstrap", {}).get("resamples")
+        lines.append(f"95% bootstrap intervals ({b} resamples): " + "; ".join(intervals))
+    if "protocol" in result and result["protocol"] != "ganeval":
+        lines.append(f"protocol: {result['protocol']}")
+    roles = (("real", KEY_N_REAL), ("fake", KEY_N_FAKE), ("train", "n_train"))
+    counts = [f"{role}={_count(result[key])}" for role, key in roles if key in result]
     return "\n".join([*lines, "images: " + ", ".join(counts)] if counts else lines)
 
 
@@ -142,7 +165,11 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
     """,
 )
 @click.argument("inputs", nargs=-1, metavar="REAL [FAKE]")
-@click.option("--metrics", default="fid", show_default=True, help=f"Comma-separated subset of {','.join(METRICS)}.")
+@click.option(
+    "--metrics",
+    default=None,
+    help=f"Comma-separated subset of {','.join(METRICS)} [default: fid; with --protocol, its metrics].",
+)
 @is_options
 @kid_options
 @knn_options
@@ -162,7 +189,7 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
 def score_command(
     inputs: tuple[str, ...],
     ref: str | None,
-    metrics: str,
+    metrics: str | None,
     samples: int | None,
     samples_per_class: int | None,
     **options: Any,
@@ -170,6 +197,7 @@ def score_command(
     from ganeval.baselines.cli import is_checkpoint, score_own_evaluation
     from ganeval.cli.checkpoints import checkpoint_input
 
+    metrics = default_metrics(metrics, options["protocol"])
     if ref and not inputs:
         raise click.UsageError("--ref names the REAL input: give the generated set FAKE as well")
     wanted = ("REAL", "FAKE") if ref or len(inputs) > 1 else ("FAKE",)
@@ -189,6 +217,16 @@ def score_command(
     run_metrics(real, fake, metrics, fake_labels=labels if "intra_fid" in metrics else None, **options)
 
 
+def default_metrics(metrics: str | None, protocol: str, fallback: str = "fid") -> str:
+    """The metrics asked for, else the protocol's own (all of them), else `fallback`."""
+    if metrics:
+        return metrics
+    from ganeval.protocols.registry import get_protocol
+
+    defined = get_protocol(protocol).metrics
+    return ",".join(defined) if defined else fallback
+
+
 @click.command("stats")
 @click.argument("inputs", nargs=-1, metavar="SOURCE")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="The .npz file to write.")
@@ -205,7 +243,9 @@ def stats_command(inputs: tuple[str, ...], ref: str | None, output: str, compact
 
     Every command accepts the file wherever it accepts real images (FID-like metrics only); loading it in
     another space or with other settings (weights, --mode) is refused unless --force (a space never mixes).
-    pytorch-fid reads an Inception file as its own.
+    pytorch-fid reads an Inception file as its own. With --protocol adm the file is an ADM reference batch
+    (images and pool3/spatial statistics, .npz), with --protocol edm2 an EDM2 reference (.pkl): each suite
+    reads its own.
     """
     from ganeval import api
     from ganeval.statsfile import stats_fingerprint
@@ -213,6 +253,11 @@ def stats_command(inputs: tuple[str, ...], ref: str | None, output: str, compact
     (source,) = real_fake(inputs, ref, ("SOURCE",))
     as_json, quiet = options.pop("as_json"), options.pop("quiet")
     options.pop("seed")
+    if options["protocol"] in ("adm", "edm2"):  # the suite's own reference format
+        written = api.write_suite_reference(source, output, progress=not quiet, **store_options(options))
+        click.echo(json.dumps({"output": output, **written}) if as_json else f"{output}: n={written['n']} "
+                   f"({options['protocol']} reference: {', '.join(k for k in written if k != 'n')})")  # fmt: skip
+        return
     storage = "triu32" if compact else "full"
     written = output if is_rank0() else None  # under torchrun every rank computes, rank 0 writes
     loaded = api.compute_stats(source, written, progress=not quiet, storage=storage, **store_options(options))

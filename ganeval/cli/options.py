@@ -10,6 +10,8 @@ import click
 from ganeval.config import PRECISION_CHOICES, Settings
 from ganeval.features.spaces import NETWORKS, SPACES
 
+PROTOCOL_NAMES = ("ganeval", "adm", "edm2", "stylegan", "clean-fid", "torch-fidelity")  # protocols.registry
+
 SPACE_AND_NETWORK_NAMES = frozenset(SPACES) | frozenset(NETWORKS)
 
 DEFAULTS = Settings()
@@ -42,6 +44,10 @@ def settings_options(options: dict[str, Any]) -> dict[str, Any]:
 def metric_options(func: Callable) -> Callable:
     """Options shared by every command that runs a network."""
     options = [
+        click.option("--protocol", type=click.Choice(tuple(PROTOCOL_NAMES)), default=DEFAULTS.protocol,
+                     show_default=True,
+                     help="A published suite's conventions, reproduced (`ganeval protocols` says what each fixes); "
+                          "an option contradicting it is refused."),
         click.option("--features", default=DEFAULTS.features, show_default=True, metavar="SPACE[:LAYER]",
                      help=f"Feature space of fd, kd, pr, dc and intra_fd: {', '.join(SPACES)} (`ganeval "
                           "spaces` lists them with their modes). fid, kid, is, sfid, fd_dinov2 and cmmd read their "
@@ -121,6 +127,22 @@ def knn_options(func: Callable) -> Callable:
                      help="density/coverage: radius = distance to the k-th neighbour (<)."),
         click.option("--knn-samples", type=click.IntRange(min=2), default=None,
                      help="k-NN metrics on a seeded subsample of this many images per set [default: all]."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def memorization_options(func: Callable) -> Callable:
+    """The training set as a third input, and bootstrap intervals."""
+    options = [
+        click.option("--train", default=None, metavar="INPUT",
+                     help="The training set (any input kind): authpct and ct compare the generated set with it; "
+                          "mifid uses it for its memorization term when given (else REAL)."),
+        click.option("--bootstrap", type=click.IntRange(min=0), default=DEFAULTS.bootstrap, show_default=True,
+                     metavar="B",
+                     help="Every metric recomputed on B seeded resamples of the extracted features (no further "
+                          "network pass): <key>_ci = [2.5%, 97.5%] and <key>_se in the results."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)

@@ -63,6 +63,23 @@ def weights_import(args: tuple[str, ...]) -> None:
     click.echo(str(import_file(name, file)))
 
 
+@click.command("protocols")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per protocol.")
+@friendly_errors()
+def protocols_command(as_json: bool) -> None:
+    """List the named protocols (--protocol NAME): the suite each reproduces, its metrics, what it fixes."""
+    from ganeval.protocols.registry import PROTOCOLS
+
+    for p in PROTOCOLS.values():
+        row = {"name": p.name, "reproduces": p.reproduces, "metrics": list(p.metrics or ["all"]),
+               "fixes": p.fixes, "about": p.about}  # fmt: skip
+        if as_json:
+            click.echo(json.dumps(row))
+            continue
+        click.echo(f"{p.name:15s} {', '.join(row['metrics']):22s} {p.reproduces}")
+        click.echo(f"{'':15s} {p.about}")
+
+
 @click.command("spaces")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per space.")
 @friendly_errors()
