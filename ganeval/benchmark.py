@@ -58,17 +58,26 @@ def _checkpoint_meta(path: Path) -> tuple[int | None, str | None]:
     return int(state.get("step", 0)), (state.get("recipe") or {}).get("name")
 
 
+def _preference(path: Path) -> tuple[int, str]:
+    """Which checkpoint stands for a step held by several: a snapshot (it never changes, so a benchmark run
+    again skips it), then `last.pt`, `best.pt`, then any other file."""
+    if path.name.startswith("snapshot_"):
+        return 0, path.name
+    return (1 if path.name == "last.pt" else 2 if path.name == "best.pt" else 3), path.name
+
+
 def expand_inputs(specs: list[str]) -> list[BenchInput]:
     """Inputs as given, a training-run folder (one holding checkpoints) expanded to each of its checkpoints with
-    its step (one per step: `best.pt` and `last.pt` of the same step count once); unreadable checkpoints are
-    kept, to be recorded as errors."""
+    its step: every `snapshot_STEP.pt` that `train-baseline` keeps, `last.pt`, `best.pt` and any other
+    checkpoint file, one per step (`_preference` picks which); unreadable checkpoints are kept, to be
+    recorded as errors."""
     out: list[BenchInput] = []
     for spec in specs:
         path = Path(spec)
         checkpoints = sorted(p for p in path.glob("*") if p.suffix in CHECKPOINT_SUFFIXES) if path.is_dir() else []
         if checkpoints:
             seen: set[int | None] = set()
-            for ckpt in sorted(checkpoints, key=lambda p: (p.name not in ("last.pt", "best.pt"), p.name)):
+            for ckpt in sorted(checkpoints, key=_preference):
                 try:
                     step, recipe = _checkpoint_meta(ckpt)
                 except GanevalError:
@@ -197,7 +206,7 @@ class Benchmark:
 
     def run(self, inputs: list[BenchInput], out: str | os.PathLike) -> tuple[list[dict], int]:
         """Score every (input, repeat) not yet in `out`; returns (this settings' records in `out`, failures)."""
-        from tqdm import tqdm
+        from ganeval.progress import progress_bar, progress_write
 
         writer = RecordWriter(out)
         done = {
@@ -208,7 +217,7 @@ class Benchmark:
         failures = 0
         jobs = [(b, r) for b in inputs for r in range(self.repeats)]
         fingerprints: dict[str, str | None] = {}
-        with tqdm(total=len(jobs), unit="input", desc="benchmark", disable=not self.progress, position=0) as bar:
+        with progress_bar(len(jobs), "benchmark", enabled=self.progress, unit="input") as bar:
             for bench_input, repeat in jobs:
                 if bench_input.path not in fingerprints:
                     fingerprints[bench_input.path] = self._fingerprint(bench_input)
@@ -219,7 +228,7 @@ class Benchmark:
                 record = self._score(bench_input, fingerprint, repeat)
                 writer.write(record)
                 failures += record["status"] != "ok"
-                tqdm.write(_summary(record), file=sys.stderr)
+                progress_write(_summary(record))
                 bar.update(1)
         mine = [r for r in read_records(out) if r.get("settings_key") == self.key]
         return mine, failures

@@ -1,6 +1,7 @@
-"""Every figure ganeval draws, on matplotlib: metric curves against training step, validity panels, and
-2-D sample scatters. Real axes with ticks, labels and legends; the scale follows the data (logarithmic
-when positive values span decades, symmetric-logarithmic when they straddle zero, as KID does near 0).
+"""Every figure ganeval draws, on matplotlib: metric curves against training step, bar charts of a metric
+per input, validity panels, and 2-D sample scatters. Real axes with ticks, labels and legends; the scale
+follows the data (logarithmic when positive values span decades, symmetric-logarithmic when they straddle
+zero, as KID does near 0).
 
 matplotlib is imported on first use with the non-interactive Agg backend, so nothing here needs a screen.
 """
@@ -28,6 +29,18 @@ class Panel:
     xscale: str | None = None
     yscale: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # e.g. {"marker": "o"}
+    hlines: dict[str, float] = field(default_factory=dict)  # label -> y: dashed lines across (inputs with no step)
+
+
+@dataclass
+class Bars:
+    """One axes of horizontal bars, one per label: (value, spread) with the spread as an error bar; the
+    `best` label drawn in another colour."""
+
+    title: str
+    values: dict[str, tuple[float, float]]
+    xlabel: str = ""
+    best: str | None = None
 
 
 def _pyplot():
@@ -63,18 +76,21 @@ def _apply_scale(ax, axis: str, scale: str, values: Sequence[float]) -> None:
 
 def draw_panel(ax, panel: Panel) -> None:
     xs_all = [x for xs, _ in panel.series.values() for x in xs]
-    ys_all = [y for _, ys in panel.series.values() for y in ys]
+    ys_all = [y for _, ys in panel.series.values() for y in ys] + list(panel.hlines.values())
     for label, (xs, ys) in panel.series.items():
         points = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None and math.isfinite(y)]
         if points:
             ax.plot(*zip(*points, strict=True), label=label, **{"marker": "o", "markersize": 3, **panel.options})
+    for i, (label, y) in enumerate(panel.hlines.items()):
+        if y is not None and math.isfinite(y):
+            ax.axhline(y, linestyle="--", linewidth=1, color=f"C{(len(panel.series) + i) % 10}", label=label)
     _apply_scale(ax, "x", panel.xscale or choose_scale(xs_all), xs_all)
     _apply_scale(ax, "y", panel.yscale or choose_scale(ys_all), ys_all)
     ax.set_title(panel.title, fontsize=10)
     ax.set_xlabel(panel.xlabel)
     ax.set_ylabel(panel.ylabel)
     ax.grid(True, which="both", alpha=0.3)
-    if len(panel.series) > 1:
+    if len(panel.series) + len(panel.hlines) > 1:
         ax.legend(fontsize=8)
 
 
@@ -86,6 +102,40 @@ def save_panels(panels: list[Panel], path: str | Path, columns: int = 3, panel_s
     fig, axes = plt.subplots(rows, columns, figsize=(panel_size[0] * columns, panel_size[1] * rows), squeeze=False)
     for ax, panel in zip(axes.flat, panels, strict=False):
         draw_panel(ax, panel)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_bars(ax, panel: Bars) -> None:
+    labels = list(panel.values)
+    values = [v for v, _ in panel.values.values()]
+    spreads = [s if s is not None and math.isfinite(s) else 0.0 for _, s in panel.values.values()]
+    colours = ["tab:orange" if label == panel.best else "tab:blue" for label in labels]
+    ax.barh(range(len(labels)), values, xerr=spreads, color=colours, capsize=3)
+    ax.set_yticks(range(len(labels)), [_short(label) for label in labels], fontsize=8)
+    ax.invert_yaxis()  # the first input at the top, as in the table
+    _apply_scale(ax, "x", choose_scale(values), values)
+    ax.set_title(panel.title, fontsize=10)
+    ax.set_xlabel(panel.xlabel)
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+
+
+def _short(label: str, most: int = 40) -> str:
+    return label if len(label) <= most else "..." + label[-(most - 3) :]
+
+
+def save_bars(panels: list[Bars], path: str | Path, columns: int = 3) -> None:
+    """A grid of bar charts (a metric per input, when the inputs have no training step), one PNG."""
+    plt = _pyplot()
+    columns = max(1, min(columns, len(panels)))
+    rows = math.ceil(len(panels) / columns)
+    height = 1.2 + 0.35 * max(len(p.values) for p in panels)
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, height * rows), squeeze=False)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        draw_bars(ax, panel)
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     fig.tight_layout()

@@ -60,7 +60,7 @@ class _Bar(Progress):
 
         super().__init__(total, desc, unit, initial)
         self._bar = tqdm(total=total, desc=desc, unit=unit, initial=initial, file=stream, leave=not _live,
-                         unit_scale=unit == "B", dynamic_ncols=True)  # fmt: skip
+                         unit_scale=unit == "B")  # fmt: skip
 
     def update(self, n: int) -> None:
         super().update(n)
@@ -93,7 +93,7 @@ class _Lines(Progress):
         now = time.monotonic()
         since = now - self._last
         if since >= EVERY_S or (since >= MIN_GAP_S and self._tenth(self.n) > self._tenth(self._shown)):
-            self._emit(now)
+            self._emit(now, done=self.total is not None and self.n >= self.total)
 
     def close(self, completed: bool) -> None:
         if completed and self.n != self._shown:

@@ -1,9 +1,12 @@
-"""`ganeval report`: result records (`ganeval.records`) as tables and training curves.
+"""`ganeval report`: result records (`ganeval.records`) as tables, training curves and bar charts.
 
 One row per input (a folder, or a checkpoint at its step), one column per metric, the mean ± std over the
 repeats, the best value of each column marked. Records computed with different settings (weights, mode,
 reference, precision, metric options) are never mixed in one column: each group of settings gets its own
 table, introduced by what differs. Error records are listed, not averaged.
+
+A training run's own `metrics.csv` (its in-loop evaluations, one row per step) reads as records too: the
+run folder is the input, each row a step, every numeric column but the clock a metric (losses included).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ganeval.errors import InputError, check
@@ -35,12 +39,38 @@ def direction(metric: str) -> int:
     return 0
 
 
+CLOCK_COLUMNS = ("time_s", "eval_time_s")  # metrics.csv columns that are not metrics
+
+
 def load(paths: list[str]) -> list[dict[str, Any]]:
-    records = [r for p in paths for r in read_records(p)]
+    """The records of JSON-lines files (`ganeval benchmark --out`) and of runs' metrics.csv files (`.csv`)."""
     for p in paths:
         check(Path(p).exists(), f"no such file: {p}")
+    records = [r for p in paths for r in (run_records(p) if str(p).endswith(".csv") else read_records(p))]
     check(bool(records), f"no records in {', '.join(paths)}")
     return records
+
+
+def run_records(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a training run's metrics.csv as records: input and run = the run's folder, step = the row's."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:  # pandas' parser and empty-data errors are ValueErrors
+        raise InputError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+    check("step" in table.columns, f"{path} has no step column: not the metrics.csv of a training run")
+    run = str(Path(path).parent)
+    records = []
+    for row in table.to_dict("records"):
+        metrics = {k: float(v) for k, v in row.items()
+                   if k != "step" and k not in CLOCK_COLUMNS and _is_number(v) and v == v}  # fmt: skip
+        records.append({"status": "ok", "input": {"path": run, "kind": "run", "step": int(row["step"]), "run": run},
+                        "repeat": 0, "metrics": metrics, "settings": {"source": "metrics.csv", "run": run},
+                        "settings_key": f"metrics.csv:{Path(path).resolve()}"})  # fmt: skip
+    return records
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def groups(records: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -167,21 +197,48 @@ def errors(records: list[dict[str, Any]]) -> list[str]:
     return [f"{r['input']['path']} (repeat {r['repeat']}): {r['error']}" for r in records if r.get("status") != "ok"]
 
 
-def plot(records: list[dict[str, Any]], path: str | Path) -> int:
-    """Each metric against training step, one line per run; returns the number of runs drawn."""
+def plot(records: list[dict[str, Any]], path: str | Path) -> str:
+    """Each metric against training step, one line per run, inputs without a step as dashed lines across; or,
+    when no record has a step (folders, archives), a bar chart of each metric per input. Returns what was
+    drawn, in words."""
+    ok = [r for r in records if r.get("status") == "ok"]
+    check(bool(ok), "nothing to plot: no successful records")
+    stepped = [r for r in ok if r["input"].get("step") is not None]
+    level = [r for r in ok if r["input"].get("step") is None]
+    if not stepped:
+        return _plot_bars(level, path)
     from ganeval.plots import Panel, save_panels
 
-    ok = [r for r in records if r.get("status") == "ok" and r["input"].get("step") is not None]
-    if not ok:
-        raise InputError("nothing to plot: no record has a training step (score training-run folders)")
-    table = summary(ok)
+    table = summary(stepped)
     table["run"] = table["run"].fillna(table["input"])
-    columns = [c for c in metric_columns(ok) if c in table]
+    flat = summary(level) if level else None
+    columns = [c for c in metric_columns(stepped) if c in table]
     panels = []
     for c in columns:
         series = {}
         for run, part in table.sort_values("step").groupby("run", sort=True):
             series[str(run)] = (part["step"].astype(float).tolist(), part[c].astype(float).tolist())
-        panels.append(Panel(c, series, "training step", c))
+        hlines = (
+            {str(i): float(v) for i, v in zip(flat["input"], flat[c], strict=True)}
+            if flat is not None and c in flat
+            else {}
+        )
+        panels.append(Panel(c, series, "training step", c, hlines=hlines))
     save_panels(panels, path, columns=min(3, len(panels)))
-    return table["run"].nunique()
+    runs = table["run"].nunique()
+    return f"curves of {runs} run(s)" + (f" and {len(flat)} input(s) without a step" if flat is not None else "")
+
+
+def _plot_bars(records: list[dict[str, Any]], path: str | Path) -> str:
+    from ganeval.plots import Bars, save_bars
+
+    table = summary(records)
+    columns = [c for c in metric_columns(records) if c in table]
+    best = best_rows(table, columns)
+    panels = []
+    for c in columns:
+        values = {str(row["input"]): (float(row[c]), float(row[f"{c}_std"])) for _, row in table.iterrows()}
+        way = {-1: " (lower is better)", 1: " (higher is better)"}.get(direction(c), "")
+        panels.append(Bars(c + way, values, c, best=str(table["input"][best[c]]) if c in best else None))
+    save_bars(panels, path)
+    return f"bars of {len(table)} input(s) (no record has a training step)"

@@ -173,3 +173,53 @@ def test_report_keeps_settings_apart_and_renders_every_format(tmp_path):
     assert "\\textbf{" in out and "\\pm" in out
     code, _, err = run_cli("report", str(path), "--sort", "bogus")
     assert code == 1 and "cannot sort by 'bogus'" in err
+
+
+def write_records(path: Path, inputs: dict[str, tuple[float, ...]], step: int | None = None) -> None:
+    """One ok record per (input, repeat): FID and precision as given, a shared settings key."""
+    writer = RecordWriter(path)
+    for name, fids in inputs.items():
+        for repeat, fid in enumerate(fids):
+            writer.write({"status": "ok", "input": {"path": name, "step": step, "run": None}, "repeat": repeat,
+                          "metrics": {"fid": fid, "precision": 1 - fid / 100, "n_real": 4, "n_fake": 4},
+                          "settings": {"batch_size": 8}, "settings_key": "k"})  # fmt: skip
+
+
+def test_report_plots_bars_when_no_record_has_a_step(tmp_path):
+    """The README's benchmark of folders has no training step: its plot is a bar chart, not an error."""
+    path = tmp_path / "folders.jsonl"
+    write_records(path, {"examples/cifar10-b": (20.0, 22.0), "examples/cifar10-b-noise": (60.0,)})
+    png = tmp_path / "bars.png"
+    code, _, err = run_cli("report", str(path), "--plot", str(png))
+    assert code == 0, err
+    assert "bars of 2 input(s)" in err and Image.open(png).size[0] > 300
+    # Mixed with a run's checkpoints, the folders become dashed levels across the curves.
+    write_records(path, {"runs/a/snapshot_0000001.pt": (50.0,)}, step=1)
+    write_records(path, {"runs/a/snapshot_0000002.pt": (30.0,)}, step=2)
+    code, _, err = run_cli("report", str(path), "--plot", str(png))
+    assert code == 0, err
+    assert "curves of 2 run(s) and 2 input(s) without a step" in err
+
+
+def test_report_reads_a_runs_metrics_csv(tmp_path):
+    """`ganeval report runs/x/metrics.csv --plot fid.png`: the in-loop evaluations by step, losses included."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").write_text(
+        "step,time_s,loss_d,loss_g,fid,kid_mean,kid_std,n_real,n_fake,eval_time_s\n"
+        "1000,60.5,1.2,0.8,120.0,0.10,0.01,1000,1000,30.1\n"
+        "2000,121.0,1.1,0.9,80.0,0.06,0.01,1000,1000,29.9\n"
+        "3000,182.2,1.0,1.1,,,,,,\n"  # a row without an evaluation (eval_every > the row's cadence)
+    )
+    code, table, err = run_cli("report", str(run / "metrics.csv"), "--format", "csv")
+    assert code == 0, err
+    rows = [row for row in table.splitlines() if row]
+    assert rows[0].split(",")[:10] == ["input", "step", "run", "repeats", "n_real", "n_fake", "loss_d", "loss_g",
+                                       "fid", "kid"]  # the clock is not a metric  # fmt: skip
+    assert len(rows) == 4 and rows[2].split(",")[:2] == [str(run), "2000"] and rows[2].endswith(",fid kid")
+    png = tmp_path / "fid.png"
+    code, _, err = run_cli("report", str(run / "metrics.csv"), "--plot", str(png))
+    assert code == 0 and "curves of 1 run(s)" in err and Image.open(png).size[0] > 300, err
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    code, _, err = run_cli("report", str(tmp_path / "other.csv"))
+    assert code == 1 and "has no step column" in err and err.count("\n") == 1

@@ -13,7 +13,7 @@ import torch
 from click.testing import CliRunner
 
 import ganeval
-from ganeval.baselines import build_model, load_recipe, train
+from ganeval.baselines import build_model, load_recipe, read_checkpoint, train
 from ganeval.baselines.mixtures import MIXTURES, PointData, PointEvaluation, get_mixture, point_metrics
 from ganeval.baselines.recipe import for_dataset, override
 from ganeval.cli import main
@@ -83,6 +83,23 @@ def test_point_metrics_of_the_true_mixture_match_prdc_and_fd():
     assert ours["recall"] > 0.9 and ours["precision"] > 0.9 and 0 <= ours["fd"] < 0.01
 
 
+def test_the_best_mixture_model_covers_modes_before_it_spreads_mass():
+    """Issue 22: on ring8 the lowest reverse KL was a diffuse blob between the modes (step 500: no mode, no
+    high-quality sample, reverse KL 1.497) rather than a model on one mode (step 3000: 1 mode, 91.2 % high
+    quality, reverse KL 2.079). The papers rank modes first, then the high-quality share, then reverse KL."""
+    evaluation = PointEvaluation(get_mixture("ring8"), 6, seed=0)
+    blob = {"step": 500, "modes_covered": 0, "high_quality": 0.0, "reverse_kl": 1.497}
+    one_mode = {"step": 3000, "modes_covered": 1, "high_quality": 0.912, "reverse_kl": 2.079}
+    assert evaluation.best_row([blob, one_mode]) is one_mode
+    sharper = {**one_mode, "step": 3500, "high_quality": 0.95, "reverse_kl": 2.08}
+    spread = {**one_mode, "step": 4000, "reverse_kl": 1.9}
+    assert evaluation.best_row([one_mode, sharper]) is sharper  # same modes: the higher high-quality share
+    assert evaluation.best_row([one_mode, spread]) is spread  # and with equal shares, the lower reverse KL
+    assert evaluation.best_row([one_mode, {**one_mode, "step": 4500}]) is one_mode  # a tie keeps the earlier
+    assert evaluation.best_row([{**blob, "modes_covered": float("nan")}, blob]) is blob  # NaN is never best
+    assert evaluation.describe_best(one_mode) == "step 3000 (modes_covered 1, high_quality 0.912, reverse_kl 2.079)"
+
+
 def tiny_points(name: str, dataset: str, tmp_path, **changes):
     recipe = for_dataset(load_recipe(name), dataset)
     return override(recipe, width=1 / 8, batch_size=32, z_dim=8, out=str(tmp_path / f"{dataset}-{name}"), **changes)
@@ -137,7 +154,13 @@ def test_training_on_points_writes_the_mode_metrics_and_plots(point_run):
     assert list(table["step"]) == [20, 40]
     keys = {"modes_covered", "high_quality", "reverse_kl", "fd", "precision", "recall", "density", "coverage"}
     assert keys <= set(table.columns) and table[list(keys)].notna().all().all()
-    assert point_run.best_key == "reverse_kl" and point_run.best_value == table["reverse_kl"].min()
+    # best.pt: the most modes, then the most high-quality samples, then the lowest reverse KL (a stable sort
+    # keeps the earliest of equal rows, as the trainer does).
+    ranked = table.sort_values(["modes_covered", "high_quality", "reverse_kl"], ascending=[False, False, True],
+                               kind="stable")  # fmt: skip
+    best = read_checkpoint(out / "best.pt")
+    assert best["step"] == ranked["step"].iloc[0] and best["best"]["step"] == best["step"]
+    assert point_run.best_key == "modes_covered" and point_run.best_value == ranked["modes_covered"].iloc[0]
     names = {p.name for p in out.iterdir()}
     assert {"samples_0000020.png", "samples_0000040.npy", "training.png", "modes.png", "best.pt"} <= names
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
+import shutil
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -145,16 +148,59 @@ def test_bad_entries_are_named_and_skippable(tmp_path, workers):
     assert len(images) == 2 and report.n_skipped_bad == 6
 
 
+def _load_error(source: FolderSource, index: int, as_user: tuple[int, int] | None) -> str:
+    """The error loading image `index` raises ("" when it loads): here, or in a forked child that has given up
+    root for `as_user` (uid, gid) first, since root reads a file whatever its mode."""
+    if as_user is None:
+        try:
+            source.load(index)
+        except BadImageError as exc:
+            return str(exc)
+        return ""
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: drop root, load, report through the pipe, never return into pytest
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(as_user[1])
+            os.setuid(as_user[0])
+            message = _load_error(source, index, None)
+        except BaseException as exc:  # anything else fails the test, reported as text
+            message = f"child failed: {type(exc).__name__}: {exc}"
+        finally:
+            os.write(write, message.encode())
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        message = pipe.read().decode()
+    os.waitpid(child, 0)
+    return message
+
+
 def test_unreadable_file(tmp_path):
-    path = save(tmp_path / "secret.png", random_rgb())
-    path.chmod(0)
+    """A file the user may not read is a bad image naming the reason. CI runs as root, which reads any file,
+    so there the load runs in a child process that has dropped to the unprivileged user `nobody`."""
+    as_user = None
+    folder = tmp_path
+    if os.geteuid() == 0:
+        import pwd
+
+        nobody = pwd.getpwnam("nobody")
+        as_user = (nobody.pw_uid, nobody.pw_gid)
+        folder = Path(tempfile.mkdtemp(prefix="ganeval-unreadable-"))  # under /tmp: every parent is traversable
+        folder.chmod(0o755)
     try:
-        if os.access(path, os.R_OK):
-            pytest.skip("running as root: a chmod 000 file stays readable (dangling symlinks and FIFOs are tested)")
-        with pytest.raises(BadImageError, match="secret.png: Permission denied"):
-            FolderSource(tmp_path).load(0)
+        path = save(folder / "secret.png", random_rgb())
+        save(folder / "visible.png", random_rgb()).chmod(0o644)
+        path.chmod(0)
+        source = FolderSource(folder)
+        assert source.files == ["secret.png", "visible.png"]
+        assert _load_error(source, 1, as_user) == ""  # the same user reads a readable file: only the mode differs
+        assert re.search(r"secret.png: Permission denied", _load_error(source, 0, as_user))
     finally:
-        path.chmod(0o644)
+        if folder != tmp_path:
+            shutil.rmtree(folder)
 
 
 def test_file_names_that_are_not_utf8(tmp_path):

@@ -96,6 +96,13 @@ def _default_device() -> str:
 @click.option("--eval-every", type=click.IntRange(min=0), help="Steps between evaluations; 0: only at the end.")
 @click.option("--eval-samples", type=click.IntRange(min=0), help="Generated images per evaluation; 0: no evaluation.")
 @click.option(
+    "--snapshot-every",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Keep snapshot_STEP.pt (the networks, about a third of last.pt) every N steps and at the end, for "
+    "`ganeval benchmark RUN/` over training; 0: none [default: at every evaluation].",
+)
+@click.option(
     "--ref",
     help="Reference: any REAL input of `ganeval score` (a registered reference such as "
     "fashion-mnist-test, a dataset spec such as mnist:test[:5000], a folder, a statistics file) "
@@ -113,27 +120,36 @@ def _default_device() -> str:
     metavar="MINUTES",
     help="Stop after this many minutes (evaluating and saving as at the last step); --resume continues.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--tensorboard",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Also log the losses, every evaluation key and the evaluation pictures to TensorBoard in DIR "
+    "(needs `pip install tensorboard`).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @friendly_errors("interrupted (resume with --resume)")
 def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | None, resume: bool, quiet: bool,
-                   time_limit: float | None, pair: str | None, **options: Any) -> None:  # fmt: skip
+                   time_limit: float | None, pair: str | None, tensorboard: str | None,
+                   **options: Any) -> None:  # fmt: skip
     """Train baseline NAME (a recipe shipped with ganeval, or a .toml file), evaluating it while it trains.
 
     Recipes: gan, wgan, wgan-gp, sngan, cgan, vae, cyclegan. The run folder gets metrics.csv,
-    samples_STEP.png, fid.png and the checkpoints last.pt and best.pt (`ganeval score --ref NAME
-    CHECKPOINT` scores them). With --dataset ring8 or grid25 the adversarial recipes train small MLPs on a
+    samples_STEP.png, fid.png, the checkpoints last.pt and best.pt (`ganeval score --ref NAME CHECKPOINT`
+    scores them) and snapshot_STEP.pt (`ganeval benchmark --ref NAME RUN/` scores each by step, `ganeval
+    report --plot` draws the curves). With --dataset ring8 or grid25 the adversarial recipes train small MLPs on a
     2-D mixture and report modes_covered, high_quality and reverse_kl (scatter plots samples_STEP.png,
-    training.png, modes.png; `ganeval score CHECKPOINT` rescores them). cyclegan translates between the
+    training.png, modes.png; `ganeval score CHECKPOINT` rescores them); best.pt covers the most modes, then
+    has the most high-quality samples, then the lowest reverse KL. cyclegan translates between the
     two domains of --pair fashion-edges (edge maps <-> Fashion-MNIST, with a ground truth) or
     mnist-fashion, and reports FID/KID per direction, cycle and paired errors (`ganeval score
     CHECKPOINT` rescores them).
     """
-    from tqdm import tqdm
-
     from ganeval.baselines.checkpoint import read_checkpoint
     from ganeval.baselines.recipe import for_dataset, from_dict, load_recipe, override, parse_assignment
     from ganeval.baselines.trainer import train
     from ganeval.errors import check
+    from ganeval.progress import progress_write
 
     if pair is not None:  # an alias of --dataset for the translation recipes
         check(options.get("dataset") in (None, pair), f"--pair {pair} and --dataset {options['dataset']} disagree")
@@ -144,12 +160,14 @@ def train_baseline(name: str, assignments: tuple[str, ...], data_root: str | Non
         base = from_dict(read_checkpoint(out / "last.pt")["recipe"])
     else:
         base = for_dataset(base, options.get("dataset"))
-    recipe = override(base, **options, **dict(parse_assignment(a) for a in assignments))
+    given = {k: v for k, v in options.items() if v is not None}  # an option wins over --set of the same key
+    recipe = override(base, **{**dict(parse_assignment(a) for a in assignments), **given})
     recipe, note = _cpu_sized(recipe, explicit=options.get("eval_samples") is not None)
     limit_s = time_limit * 60 if time_limit is not None else None
-    log = _noted(tqdm.write, note)
-    result = train(recipe, data_root=data_root, resume=resume, progress=not quiet, log=log, time_limit_s=limit_s)
-    best = f", best {result.best_key} {result.best_value:.4g}" if result.best_value is not None else ""
+    log = _noted(progress_write, note)
+    result = train(recipe, data_root=data_root, resume=resume, progress=not quiet, log=log, time_limit_s=limit_s,
+                   tensorboard=tensorboard)  # fmt: skip
+    best = f", best at {result.best}" if result.best is not None else ""
     stopped = f" (time limit; {recipe.steps} planned)" if result.stopped_early else ""
     click.echo(f"{recipe.name}: {result.step} steps{stopped}{best}; outputs in {result.out_dir}")
 

@@ -82,7 +82,13 @@ class ImageKind(DataKind):
         return ImageData(ganeval.load_dataset(recipe.dataset, "train", data_root))
 
     def evaluation(
-        self, recipe: Recipe, data: TrainingData, data_root: str | None, device: torch.device, extractor: Any
+        self,
+        recipe: Recipe,
+        data: TrainingData,
+        data_root: str | None,
+        device: torch.device,
+        extractor: Any,
+        progress: bool = True,
     ) -> ImageEvaluation | None:
         if not recipe.eval_samples:
             return None
@@ -99,6 +105,6 @@ class ImageKind(DataKind):
             )
         evaluator = ganeval.Evaluator(
             reference_spec(recipe), extractor=extractor, metrics=metrics, n_samples=recipe.eval_samples,
-            seed=recipe.seed, data_root=data_root,
+            seed=recipe.seed, data_root=data_root, progress=progress,
         )  # fmt: skip
         return ImageEvaluation(evaluator, data.n_classes)

@@ -3,7 +3,7 @@
 The dataset name picks the kind: images (`fashion-mnist`, `cifar10`, ...), points of a 2-D mixture
 (`ring8`, `grid25`) or unpaired image domains (`fashion-edges`). A kind gives the trainer its training
 stream and its evaluation; the evaluation gives the metrics of a row of metrics.csv, the picture saved at
-each evaluation and the key that decides the `best` checkpoint. The trainer never asks which kind it has.
+each evaluation and the criteria that decide the `best` checkpoint. The trainer never asks which kind it has.
 """
 
 from __future__ import annotations
@@ -43,10 +43,16 @@ class TrainingData(abc.ABC):
 
 
 class Evaluation(abc.ABC):
-    """Scores a model in memory; `best_key` of its rows (lower is better unless said) picks `best.pt`."""
+    """Scores a model in memory. Its `criteria` rank the rows of metrics.csv, and the model of the best row
+    so far is `best.pt`; by default the one criterion is `best_key`, lower is better unless said."""
 
     best_key: str = "fid"
     lower_is_better: bool = True
+
+    @property
+    def criteria(self) -> tuple[tuple[str, bool], ...]:
+        """(key, lower_is_better) pairs, most important first: a later key only breaks ties of the earlier."""
+        return ((self.best_key, self.lower_is_better),)
 
     @abc.abstractmethod
     def evaluate(self, model: Baseline) -> dict[str, float]:
@@ -66,10 +72,37 @@ class Evaluation(abc.ABC):
             save_curves({self.best_key: (list(steps), list(values))}, out / f"{self.best_key}.png",
                         ylabel=self.best_key, title=f"{self.best_key} against training step")  # fmt: skip
 
-    def better(self, value: float, best: float | None) -> bool:
-        if best is None:
-            return value == value  # not NaN
-        return value < best if self.lower_is_better else value > best
+    def rank(self, row: dict[str, Any]) -> tuple[float, ...] | None:
+        """The row's place by the criteria as a tuple, smaller is better; None when a criterion is missing or
+        NaN (such a row is never the best)."""
+        key = []
+        for name, lower in self.criteria:
+            value = row.get(name)
+            if value is None or value != value:
+                return None
+            key.append(float(value) if lower else -float(value))
+        return tuple(key)
+
+    def better(self, row: dict[str, Any], best: dict[str, Any] | None) -> bool:
+        """Whether `row` beats the best row so far (None: there is none); a tie keeps the earlier row."""
+        rank = self.rank(row)
+        if rank is None:
+            return False
+        best_rank = self.rank(best) if best is not None else None
+        return best_rank is None or rank < best_rank
+
+    def best_row(self, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The row `best.pt` holds: the first of the best rows by the criteria (None before any evaluation)."""
+        best = None
+        for row in history:
+            if self.better(row, best):
+                best = row
+        return best
+
+    def describe_best(self, row: dict[str, Any]) -> str:
+        """The best row in words: its step and the value of each criterion."""
+        values = ", ".join(f"{key} {row[key]:.4g}" for key, _ in self.criteria)
+        return f"step {row['step']} ({values})"
 
 
 class DataKind(abc.ABC):
@@ -86,9 +119,16 @@ class DataKind(abc.ABC):
 
     @abc.abstractmethod
     def evaluation(
-        self, recipe: Recipe, data: TrainingData, data_root: str | None, device: torch.device, extractor: Any
+        self,
+        recipe: Recipe,
+        data: TrainingData,
+        data_root: str | None,
+        device: torch.device,
+        extractor: Any,
+        progress: bool = True,
     ) -> Evaluation | None:
-        """None when the recipe asks for no evaluation (eval_samples = 0)."""
+        """None when the recipe asks for no evaluation (eval_samples = 0). `progress`: show the long passes
+        (a reference computed once, the images scored at each evaluation)."""
 
     def recipe_defaults(self) -> str | None:
         """The recipe table whose values replace the recipe's own for this kind (e.g. "points")."""

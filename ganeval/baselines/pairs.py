@@ -169,15 +169,21 @@ class PairKind(DataKind):
         return PairData.load(recipe.dataset, data_root)
 
     def evaluation(
-        self, recipe: Recipe, data: TrainingData, data_root: str | None, device: torch.device, extractor: Any
+        self,
+        recipe: Recipe,
+        data: TrainingData,
+        data_root: str | None,
+        device: torch.device,
+        extractor: Any,
+        progress: bool = True,
     ) -> Evaluation | None:
         if not recipe.eval_samples:
             return None
         from ganeval.baselines.translation import TranslationEvaluation
 
-        return TranslationEvaluation.for_pair(
-            recipe.dataset, recipe.eval_samples, extractor or ganeval.InceptionExtractor(device=device), data_root
-        )
+        extractor = extractor or ganeval.InceptionExtractor(device=device)
+        return TranslationEvaluation.for_pair(recipe.dataset, recipe.eval_samples, extractor, data_root,
+                                              progress=progress)  # fmt: skip
 
     def score_checkpoint(
         self, state: dict[str, Any], model: Baseline, real: str | None, options: dict[str, Any]

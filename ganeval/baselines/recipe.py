@@ -19,14 +19,16 @@ from ganeval.paths import recipes_dir
 
 RECIPES_DIR = recipes_dir()
 _KINDS: dict[str, tuple[Any, str]] = {
-    **dict.fromkeys(("steps", "batch_size", "seed", "z_dim", "eval_every", "eval_samples"), (int, "an integer")),
+    **dict.fromkeys(
+        ("steps", "batch_size", "seed", "z_dim", "eval_every", "eval_samples", "snapshot_every"), (int, "an integer")
+    ),
     **dict.fromkeys(("name", "model", "dataset", "ref", "device", "out"), (str, "a string")),
     "width": ((int, float), "a number"),
     "objective": (dict, "a table"),
     "points": (dict, "a table"),
     "optimizer": (OptimizerSpec, "a table"),
 }
-_OPTIONAL = ("ref", "device", "out")
+_OPTIONAL = ("ref", "device", "out", "snapshot_every")
 _POINT_KEYS = ("steps", "batch_size", "z_dim", "width", "eval_every", "eval_samples", "objective", "optimizer")
 
 
@@ -46,6 +48,7 @@ class Recipe:
     optimizer: OptimizerSpec = OptimizerSpec()
     eval_every: int = 1000  # 0: evaluate only at the end
     eval_samples: int = 10_000  # 0: never evaluate
+    snapshot_every: int | None = None  # snapshot_STEP.pt every this many steps; None: at each row; 0: never
     ref: str | None = None  # None: the dataset's test split, first eval_samples images
     device: str | None = None  # None: CUDA when available
     out: str | None = None  # None: runs/<name>
@@ -60,8 +63,9 @@ class Recipe:
             check(ok, f"{where}: {f.name} must be {label}, got {value!r}")
         for key in ("steps", "batch_size", "z_dim"):
             check(getattr(self, key) >= 1, f"recipe {self.name}: {key} must be at least 1, got {getattr(self, key)}")
-        for key in ("eval_every", "eval_samples"):
-            check(getattr(self, key) >= 0, f"recipe {self.name}: {key} must be 0 or more, got {getattr(self, key)}")
+        for key in ("eval_every", "eval_samples", "snapshot_every"):
+            value = getattr(self, key)
+            check(value is None or value >= 0, f"recipe {self.name}: {key} must be 0 or more, got {value}")
         check(self.width > 0, f"recipe {self.name}: width must be positive, got {self.width}")
         unknown = sorted(set(self.points) - set(_POINT_KEYS))
         check(not unknown, f"{where}: [points] cannot set {', '.join(unknown)}")

@@ -35,6 +35,7 @@ from ganeval import plots
 from ganeval.baselines.kinds import Evaluation
 from ganeval.baselines.report import save_grid
 from ganeval.errors import check
+from ganeval.progress import progress_label
 
 if TYPE_CHECKING:
     from ganeval.baselines.nets import Baseline
@@ -82,7 +83,7 @@ class TranslationEvaluation(Evaluation):
     """The metrics of the module docstring on test images `a[:n]` and `b[:n]` (uint8 N x C x H x W).
 
     `ground_truth`: `b[i]` is the true translation of `a[i]` (and back). `scorer_options` go to both
-    `ganeval.Scorer`s (e.g. cache=False).
+    `ganeval.Scorer`s (e.g. cache=False; progress=True shows the reference and translation passes).
     """
 
     best_key = "fid"
@@ -104,12 +105,14 @@ class TranslationEvaluation(Evaluation):
         check(a.shape[1:] == b.shape[1:], f"domain A is {tuple(a.shape[1:])} but domain B is {tuple(b.shape[1:])}")
         self.a, self.b, self.n, self.ground_truth = a[:n].contiguous(), b[:n].contiguous(), n, ground_truth
         options = {"kid_subset_size": min(1000, n), "progress": False, **scorer_options}
+        self.progress = bool(options["progress"])
+        self.scorers = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ganeval.RankDeficientWarning)
-            self.scorers = {
-                "a2b": ganeval.Scorer(("fid", "kid"), reference=self.b, extractor=extractor, **options),
-                "b2a": ganeval.Scorer(("fid", "kid"), reference=self.a, extractor=extractor, **options),
-            }
+            for direction, target in (("a2b", self.b), ("b2a", self.a)):
+                with progress_label(direction):  # "a2b reference: 312/1000 img"
+                    self.scorers[direction] = ganeval.Scorer(("fid", "kid"), reference=target, extractor=extractor,
+                                                             **options)  # fmt: skip
         self._warned = False
 
     @classmethod
@@ -144,7 +147,8 @@ class TranslationEvaluation(Evaluation):
                 fake, rec = self.translations(model, inputs, direction)
                 scorer = self.scorers[direction]
                 scorer.reset()
-                scorer.update(fake)
+                with progress_label(f"{direction} translations"):  # in batches, showing progress
+                    scorer.update_source(fake, progress=self.progress)
                 scores = scorer.compute()
                 row[f"fid_{direction}"] = float(scores["fid"])
                 row[f"kid_{direction}_mean"] = float(scores["kid_mean"])
@@ -216,6 +220,7 @@ def score_translation_checkpoint(
         settings = {k: options[k] for k in ("weights", "mode", "batch_size", "precision") if options.get(k)}
         extractor = ganeval.InceptionExtractor(device=options.get("device") or model.device, **settings)
     scorer_options = {"cache": not options["no_cache"]} if "no_cache" in options else {}
+    scorer_options["progress"] = not options.get("quiet", False)
     evaluation = TranslationEvaluation.for_pair(recipe.dataset, n, extractor, options.get("data_root"),
                                                 **scorer_options)  # fmt: skip
     return {"model": f"{recipe.name}@{state['step']}", "pair": recipe.dataset, **evaluation.evaluate(model)}

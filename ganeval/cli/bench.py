@@ -111,14 +111,17 @@ def benchmark_command(inputs: tuple[str, ...], inputs_file: str | None, out: str
     "plot_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="PNG of each metric against training step, one line per run.",
+    help="PNG of each metric against training step, one line per run (inputs without a step as dashed lines); "
+    "a bar chart per input when no record has a step.",
 )
 @friendly_errors()
 def report_command(files: tuple[str, ...], fmt: str, sort: str | None, plot_path: str | None) -> None:
     """Tables of `ganeval benchmark` results: one row per input (mean ± std over repeats), best values marked.
 
-    Several files combine; records computed with different settings (weights, mode, reference, precision,
-    metric options) are put in separate tables, each introduced by what differs.
+    FILE is a JSON-lines file of `ganeval benchmark --out`, or a training run's metrics.csv (its in-loop
+    evaluations and losses by step, e.g. `ganeval report runs/wgan-gp/metrics.csv --plot fid.png`). Several
+    files combine; records computed with different settings (weights, mode, reference, precision, metric
+    options) are put in separate tables, each introduced by what differs.
     """
     from ganeval import report
 
@@ -133,5 +136,5 @@ def report_command(files: tuple[str, ...], fmt: str, sort: str | None, plot_path
     if problems and fmt in ("md", "latex"):
         click.echo("\nFailed inputs:\n" + "\n".join(f"- {p}" for p in problems))
     if plot_path:
-        runs = report.plot(records, plot_path)
-        click.echo(f"ganeval: wrote {plot_path} ({runs} run(s))", err=True)
+        drawn = report.plot(records, plot_path)
+        click.echo(f"ganeval: wrote {plot_path}: {drawn}", err=True)

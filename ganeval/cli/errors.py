@@ -8,13 +8,13 @@ import warnings
 from collections.abc import Callable
 
 import click
-from tqdm import tqdm
 
 from ganeval.errors import GanevalError
+from ganeval.progress import progress_write
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    tqdm.write(f"ganeval: warning: {message}", file=sys.stderr)  # tqdm.write keeps progress bars intact
+    progress_write(f"ganeval: warning: {message}")  # above a live bar, which stays intact
 
 
 def friendly_errors(interrupted: str = "interrupted") -> Callable[[Callable], Callable]:

@@ -21,11 +21,11 @@ import zipfile
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from ganeval.errors import WeightsError
 from ganeval.inception.weights import is_torchscript, read_state_dict
 from ganeval.paths import weights_dir
+from ganeval.progress import progress_bar
 
 CANONICAL_NAME = "pt_inception-2015-12-05-6726825d.pth"
 CANONICAL_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + CANONICAL_NAME
@@ -89,7 +89,7 @@ def _download(url: str, target: Path, sha256: str, timeout: float) -> Path:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, os.fdopen(fd, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, file=sys.stderr) as bar:
+            with progress_bar(total, f"downloading {target.name}", unit="B") as bar:
                 for chunk in iter(lambda: response.read(1 << 20), b""):
                     out.write(chunk)
                     bar.update(len(chunk))
