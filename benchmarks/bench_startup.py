@@ -1,4 +1,5 @@
-"""How long the command line takes to answer what needs no network: help, argument errors, listings.
+"""How long the command line takes to answer what needs no network: help, argument errors, listings, and
+an FID whose two inputs are both in the cache.
 
 Each command runs in a fresh process (what a user's shell does), `--repeats` times; the table gives the
 median and the slowest. `--checkout DIR` times another source tree of ganeval with the same interpreter
@@ -23,7 +24,17 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import append, environment, markdown  # noqa: E402
 
-COMMANDS = (("--help",), ("fid", "--help"), ("refs", "list"), ("cache", "list"), ("fid", "only-one-input"))
+COMMANDS = (
+    ("--help",),
+    ("fid", "--help"),
+    ("refs", "list"),
+    ("cache", "list"),
+    ("fid", "only-one-input"),
+    ("fid", "examples/cifar10-a", "no-such-folder/"),  # a missing path
+    ("score", "examples/cifar10-a", "examples/cifar10-b", "--metrics", "fidd"),  # a mistyped metric
+    ("fid", "examples/cifar10-a", "examples/cifar10-b"),  # both inputs cached by the untimed run before
+)
+CACHED = COMMANDS[-1]
 
 
 def time_command(tree: Path, args: tuple[str, ...], repeats: int, env: dict[str, str]) -> tuple[float, float]:
@@ -49,6 +60,7 @@ def main() -> None:
         env = {**os.environ, "GANEVAL_CACHE": cache, "PYTHONDONTWRITEBYTECODE": "1"}
         for tree in trees.values():  # one untimed run each, so neither pays for compiling bytecode
             subprocess.run([sys.executable, "-m", "ganeval", "--help"], cwd=tree, env=env, capture_output=True)
+            subprocess.run([sys.executable, "-m", "ganeval", *CACHED], cwd=tree, env=env, capture_output=True)
         rows = []
         for label, tree in trees.items():
             for command in COMMANDS:

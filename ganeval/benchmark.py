@@ -26,6 +26,21 @@ from ganeval.errors import GanevalError, InputError, check
 from ganeval.records import RecordWriter, read_records, settings_key
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+# StyleGAN's result keys per metric (metrics/metric_main.py): fid50k_full -> {"fid50k_full": v}, pr50k3_full ->
+# {"pr50k3_full_precision", "pr50k3_full_recall"}, is50k -> {"is50k_mean", "is50k_std"}.
+STYLEGAN_RESULTS = {
+    "fid": {"": "fid"},
+    "kid": {"": "kid_mean"},
+    "pr": {"_precision": "precision", "_recall": "recall"},
+    "is": {"_mean": "is_mean", "_std": "is_std"},
+}
+_STYLEGAN_SUFFIX = {"fid": "_full", "kid": "_full", "pr": "3_full", "is": ""}
+
+
+def stylegan_metric_name(metric: str, n: int | None) -> str:
+    """StyleGAN's metric name for `n` generated images: fid50k_full, kid50k_full, pr50k3_full, is50k."""
+    size = f"{n // 1000}k" if n and n % 1000 == 0 else str(n)
+    return f"{metric}{size}{_STYLEGAN_SUFFIX[metric]}"
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,8 @@ def expand_inputs(specs: list[str]) -> list[BenchInput]:
                     continue
                 seen.add(step)
                 out.append(BenchInput(str(ckpt), "checkpoint", step, recipe, run=str(path)))
+        elif _is_model(spec):
+            out.append(BenchInput(spec, "model"))
         elif path.is_file() and path.suffix in CHECKPOINT_SUFFIXES:
             try:
                 step, recipe = _checkpoint_meta(path)
@@ -95,6 +112,12 @@ def expand_inputs(specs: list[str]) -> list[BenchInput]:
         else:
             out.append(BenchInput(spec, _kind(spec)))
     return sorted(dict.fromkeys(out), key=lambda b: (b.run or b.path, b.step if b.step is not None else -1, b.path))
+
+
+def _is_model(spec: str) -> bool:
+    from ganeval.sources.models import is_model_spec
+
+    return is_model_spec(spec)
 
 
 def _kind(spec: str) -> str:
@@ -141,6 +164,8 @@ class Benchmark:
         progress: bool = True,
         log: Callable[[str], None] | None = None,
         train: Any = None,
+        stylegan_dir: str | os.PathLike | None = None,
+        model_options: dict[str, Any] | None = None,
         **options: Any,
     ):
         from ganeval.api import make_pipeline, spaces_record
@@ -148,6 +173,8 @@ class Benchmark:
         from ganeval.results import needs, parse_metrics
 
         check(repeats >= 1, f"repeats must be at least 1, got {repeats}")
+        self.stylegan_dir = stylegan_dir
+        self.model_options = dict(model_options or {})  # z_size, z_type, num_classes, value_range of model inputs
         self.metrics = parse_metrics(metrics)
         self.samples, self.samples_per_class, self.repeats = samples, samples_per_class, repeats
         self.progress, self.log = progress, log or (lambda line: print(line, file=sys.stderr))
@@ -178,6 +205,7 @@ class Benchmark:
             "precision": self.settings.precision,
             "samples": samples,
             "samples_per_class": samples_per_class,
+            "model": {k: list(v) if isinstance(v, tuple) else v for k, v in self.model_options.items()} or None,
             "seed": self.settings.seed,
             **{k: getattr(self.settings, k) for k in ("kid_subsets", "kid_subset_size", "kid_degree", "is_splits",
                                                       "pr_k", "dc_k", "knn_samples", "fid_method")},
@@ -205,19 +233,24 @@ class Benchmark:
         return self._train
 
     def run(self, inputs: list[BenchInput], out: str | os.PathLike) -> tuple[list[dict], int]:
-        """Score every (input, repeat) not yet in `out`; returns (this settings' records in `out`, failures)."""
+        """Score every (input, repeat) not yet in `out`; returns (this settings' records in `out`, failures).
+
+        Under torchrun (`distributed`), every rank takes part in each input's sampling and extraction (sharded)
+        and rank 0 alone reads what is done and writes the records, so resuming works as in one process.
+        """
         from ganeval.progress import progress_bar, progress_write
 
-        writer = RecordWriter(out)
-        done = {
+        lead = _is_lead()
+        writer = RecordWriter(out) if lead else None
+        done = _from_lead(lambda: {
             (r["input"]["path"], r["input"].get("fingerprint"), r["repeat"])
             for r in read_records(out)
             if r.get("status") == "ok" and r.get("settings_key") == self.key
-        }
+        })  # fmt: skip
         failures = 0
         jobs = [(b, r) for b in inputs for r in range(self.repeats)]
         fingerprints: dict[str, str | None] = {}
-        with progress_bar(len(jobs), "benchmark", enabled=self.progress, unit="input") as bar:
+        with progress_bar(len(jobs), "benchmark", enabled=self.progress and lead, unit="input") as bar:
             for bench_input, repeat in jobs:
                 if bench_input.path not in fingerprints:
                     fingerprints[bench_input.path] = self._fingerprint(bench_input)
@@ -226,19 +259,40 @@ class Benchmark:
                     bar.update(1)
                     continue
                 record = self._score(bench_input, fingerprint, repeat)
-                writer.write(record)
+                if writer is not None:
+                    writer.write(record)
+                    if self.stylegan_dir is not None:
+                        self._stylegan_lines(record)
+                    progress_write(_summary(record))
                 failures += record["status"] != "ok"
-                progress_write(_summary(record))
                 bar.update(1)
-        mine = [r for r in read_records(out) if r.get("settings_key") == self.key]
+        mine = _from_lead(lambda: [r for r in read_records(out) if r.get("settings_key") == self.key])
         return mine, failures
+
+    def _stylegan_lines(self, record: dict[str, Any]) -> None:
+        """StyleGAN's lines for one record (its `results`, `metric`, `total_time`, `snapshot_pkl`, `timestamp`
+        format), appended to `metric-<name>.jsonl` in `stylegan_dir`, as its training loop writes them."""
+        from ganeval.protocols.stylegan import stylegan_jsonl_line
+
+        if record["status"] != "ok":
+            return
+        metrics = record["metrics"]
+        for name, keys in STYLEGAN_RESULTS.items():
+            if name in self.metrics:
+                metric = stylegan_metric_name(name, metrics.get("n_fake"))
+                results = {metric + suffix: metrics[key] for suffix, key in keys.items() if key in metrics}
+                line = stylegan_jsonl_line(metric, results, record["seconds"], record["input"]["path"])
+                with open(Path(self.stylegan_dir) / f"metric-{metric}.jsonl", "a", encoding="utf-8") as f:
+                    f.write(line + "\n")
 
     def _fingerprint(self, bench_input: BenchInput) -> str | None:
         from ganeval.sources import as_source
 
         try:
-            if bench_input.kind == "checkpoint":
+            if bench_input.kind == "checkpoint" or (bench_input.kind == "model" and os.path.isfile(bench_input.path)):
                 return file_digest(bench_input.path)
+            if bench_input.kind == "model":  # module:function: identified by its name
+                return hashlib.sha256(bench_input.path.encode()).hexdigest()
             store = self.pipeline.store
             return as_source(bench_input.path, data_root=store.data_root, verify=store.verify).fingerprint
         except (GanevalError, OSError):
@@ -279,6 +333,14 @@ class Benchmark:
 
             device = str(self.extractor.device)
             fake, labels = checkpoint_input(bench_input.path, self.samples, self.samples_per_class, seed, device)
+        elif bench_input.kind == "model":
+            from ganeval.cli.model_options import model_arguments
+            from ganeval.sources.models import model_input
+
+            arguments = model_arguments(bench_input.path, self.model_options, samples=self.samples,
+                                        samples_per_class=self.samples_per_class, batch_size=None, seed=seed,
+                                        device=str(self.extractor.device))  # fmt: skip
+            fake, labels, _ = model_input(bench_input.path, arguments)
         item = resolve_input(fake, "fake", self.pipeline.store, value_range=None)
         n = item.count()
         check(n is None or n >= 2, f"{item.label}: need at least 2 images, got {n}")
@@ -288,6 +350,30 @@ class Benchmark:
         settings = replace(self.settings, seed=seed)
         result = compute_metrics(self.metrics, self.reference, got, settings, self.train)
         return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in result.items()}
+
+
+def _is_lead() -> bool:
+    """Outside a process group, or rank 0 of one: the process that reads and writes the records."""
+    from ganeval.distributed import is_distributed
+
+    if not is_distributed():
+        return True
+    import torch.distributed as dist
+
+    return dist.get_rank() == 0
+
+
+def _from_lead(read: Callable[[], Any]) -> Any:
+    """`read()` on rank 0, sent to every rank (the ranks' file systems need not be the same)."""
+    from ganeval.distributed import is_distributed
+
+    if not is_distributed():
+        return read()
+    import torch.distributed as dist
+
+    payload = [read() if dist.get_rank() == 0 else None]
+    dist.broadcast_object_list(payload, src=0)
+    return payload[0]
 
 
 def _summary(record: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ DINOv2, CLIP) share the decode. What each view keeps (float64 statistics, featur
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from ganeval.features.views import View
 from ganeval.loader import LoadReport, auto_workers, iterate_batches
 from ganeval.metrics.gaussian import GaussianAccumulator
 from ganeval.metrics.stats import GaussianStats
+from ganeval.progress import progress_bar
 from ganeval.sources import ImageSource
 
 
@@ -176,9 +177,11 @@ def extract_side(
     batches = iterate_batches(source, size, workers=workers, skip_bad=skip_bad, report=side.report)
     logits = {v for v, s in side.states.items() if s.keep_logits}
     wanted = {v: plan[v] for v in side.states}
-    for images in _progress(batches, len(source), progress, desc):
-        # Nothing in this loop waits for the GPU: the next batch is decoded and queued while it computes.
-        side.add(run_views(wanted, images, logits))
+    with progress_bar(len(source), desc, enabled=progress, unit="img") as bar:
+        for images in batches:
+            # Nothing in this loop waits for the GPU: the next batch is decoded and queued while it computes.
+            side.add(run_views(wanted, images, logits))
+            bar.update(len(images))
     return side
 
 
@@ -203,12 +206,3 @@ class Keep:
 def _wait_for_copies() -> None:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         torch.cuda.synchronize()
-
-
-def _progress(batches: Iterable[list[torch.Tensor] | torch.Tensor], total: int, enabled: bool, desc: str | None):
-    from ganeval.progress import progress_bar
-
-    with progress_bar(total, desc, enabled=enabled, unit="img") as bar:
-        for images in batches:
-            yield images
-            bar.update(len(images))

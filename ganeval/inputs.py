@@ -385,7 +385,7 @@ class Pipeline:
     def _compute(self, item: Input, out: dict[View, Obtained], missing: dict[View, Needs]) -> None:
         """One pass over `item`'s images for every view in `missing`, cached where `item` is cacheable."""
         s = self.settings
-        desc = f"building {item.label}" if item.reference is not None else item.label
+        desc = item.label
         plan = {view: self.extractor_for(view) for view in missing}
         if s.distributed:
             from ganeval.distributed import distributed_extract_side

@@ -23,8 +23,33 @@ from ganeval.errors import InputError, check
 from ganeval.records import read_records
 
 FORMATS = ("md", "csv", "json", "latex")
-LOWER_IS_BETTER = ("fid", "kid", "intra_fid", "reverse_kl", "cycle", "l1", "fd")
-HIGHER_IS_BETTER = ("is", "precision", "recall", "density", "coverage", "modes_covered", "high_quality", "psnr")
+LOWER_IS_BETTER = (
+    "fid",
+    "kid",
+    "intra_fid",
+    "reverse_kl",
+    "cycle",
+    "l1",
+    "fd",
+    "kd",
+    "sfid",
+    "cmmd",
+    "sw",
+    "mifid",
+    "intra_fd",
+)
+HIGHER_IS_BETTER = (
+    "is",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "modes_covered",
+    "high_quality",
+    "psnr",
+    "vendi",
+    "authpct",
+)
 RENAMED = {"kid_mean": "kid", "is_mean": "is"}  # the within-record spreads (kid_std, is_std) are not columns
 ROW_KEYS = ("input", "step")
 
@@ -100,9 +125,19 @@ def metric_columns(records: list[dict[str, Any]]) -> list[str]:
     for r in records:
         for key, value in (r.get("metrics") or {}).items():
             name = RENAMED.get(key, key)
-            if isinstance(value, (int, float)) and not key.startswith("n_") and not key.endswith("_std"):
+            interval = key.endswith(("_se", "_ci", "_std")) or key.startswith("n_")
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not interval:
                 seen[name] = None
     return list(seen)
+
+
+def _interval(metrics: dict[str, Any], column: str) -> tuple[float, float] | None:
+    """The bootstrap interval a record holds for a column (`fid_ci`; `kid_mean_ci` for the kid column)."""
+    for key in (column, *(k for k, v in RENAMED.items() if v == column)):
+        ci = metrics.get(f"{key}_ci")
+        if isinstance(ci, list) and len(ci) == 2:
+            return float(ci[0]), float(ci[1])
+    return None
 
 
 def summary(records: list[dict[str, Any]], sort: str | None = None) -> pd.DataFrame:
@@ -110,17 +145,25 @@ def summary(records: list[dict[str, Any]], sort: str | None = None) -> pd.DataFr
     ok = [r for r in records if r.get("status") == "ok"]
     columns = metric_columns(ok)
     rows = []
+    intervals: list[str] = []
     for r in ok:
         metrics = {RENAMED.get(k, k): v for k, v in r["metrics"].items()}
-        rows.append({"input": r["input"]["path"], "step": r["input"].get("step"), "run": r["input"].get("run"),
-                     "repeat": r["repeat"], "n_real": metrics.get("n_real"), "n_fake": metrics.get("n_fake"),
-                     **{c: metrics.get(c) for c in columns}})  # fmt: skip
+        row = {"input": r["input"]["path"], "step": r["input"].get("step"), "run": r["input"].get("run"),
+               "repeat": r["repeat"], "n_real": metrics.get("n_real"), "n_fake": metrics.get("n_fake"),
+               **{c: metrics.get(c) for c in columns}}  # fmt: skip
+        for c in columns:
+            ci = _interval(r["metrics"], c)
+            if ci is not None:
+                row[f"{c}_ci_low"], row[f"{c}_ci_high"] = ci
+                intervals.append(c)
+        rows.append(row)
     check(bool(rows), "no successful records to report")
     df = pd.DataFrame(rows)
     df["step"] = df["step"].astype("Int64")
     keys = ["input", "step"]
     grouped = df.groupby(keys, dropna=False, sort=False)
-    table = grouped[columns].mean()
+    bounds = [f"{c}_ci_{side}" for c in dict.fromkeys(intervals) for side in ("low", "high")]
+    table = grouped[columns + bounds].mean()  # intervals of repeats: the mean of their bounds
     spread = grouped[columns].std(ddof=0).add_suffix("_std")
     counts = grouped.agg(run=("run", "first"), repeats=("repeat", "nunique"), n_real=("n_real", "first"),
                          n_fake=("n_fake", "first"))  # fmt: skip
@@ -145,18 +188,22 @@ def best_rows(table: pd.DataFrame, columns: list[str]) -> dict[str, int]:
     return best
 
 
-def _cell(mean: float, std: float, repeats: int) -> str:
+def _cell(mean: float, std: float, repeats: int, ci: tuple[Any, Any] = (None, None)) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return ""
     text = f"{mean:.4g}"
-    return f"{text} ± {std:.2g}" if repeats > 1 and std == std else text
+    text = f"{text} ± {std:.2g}" if repeats > 1 and std == std else text
+    low, high = ci
+    if low is not None and not pd.isna(low):
+        text += f" [{low:.4g}, {high:.4g}]"
+    return text
 
 
 def render(table: pd.DataFrame, fmt: str) -> str:
     """The table as Markdown, CSV, JSON or LaTeX, the best value of each metric marked."""
     check(fmt in FORMATS, f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     columns = [c for c in table.columns if c not in ("input", "step", "run", "repeats", "n_real", "n_fake")
-               and not c.endswith("_std")]  # fmt: skip
+               and not c.endswith(("_std", "_ci_low", "_ci_high"))]  # fmt: skip
     best = best_rows(table, columns)
     if fmt == "csv":
         marked = table.copy()
@@ -173,7 +220,9 @@ def render(table: pd.DataFrame, fmt: str) -> str:
         cells = [str(row["input"]), "" if pd.isna(row["step"]) else str(row["step"]),
                  _count(row["n_real"]), _count(row["n_fake"])]  # fmt: skip
         for c in columns:
-            text = _cell(row[c], row.get(f"{c}_std"), int(row["repeats"]))
+            text = _cell(
+                row[c], row.get(f"{c}_std"), int(row["repeats"]), (row.get(f"{c}_ci_low"), row.get(f"{c}_ci_high"))
+            )
             if best.get(c) == i and text:
                 text = f"**{text}**" if fmt == "md" else f"\\textbf{{{text}}}"
             cells.append(text)

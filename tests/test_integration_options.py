@@ -91,6 +91,7 @@ def test_cli_rejects_a_negative_max_pixels():
 
 def test_max_pixels_is_in_the_cache_key_only_when_it_decides_what_is_skipped(tmp_path, cifar_images, headless_weights):
     from ganeval.config import Settings
+    from ganeval.features.views import default_view
     from ganeval.inputs import Pipeline, StoreOptions, resolve_input
 
     archive = write_zip(tmp_path / "a.zip", cifar_images[:2])
@@ -98,7 +99,7 @@ def test_max_pixels_is_in_the_cache_key_only_when_it_decides_what_is_skipped(tmp
     def key(skip_bad: bool, max_pixels: int | None):
         store = StoreOptions(cache=True, max_pixels=max_pixels)
         pipeline = Pipeline(Settings(weights=str(headless_weights), skip_bad=skip_bad), store)
-        return pipeline._cache_key(resolve_input(str(archive), "A", store, None))
+        return pipeline._cache_key(resolve_input(str(archive), "A", store, None), default_view())
 
     assert key(False, 100) == key(False, None)  # a refused image is an error: nothing cached differs
     assert key(True, 100) != key(True, None) != key(True, 200)

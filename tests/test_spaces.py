@@ -107,7 +107,7 @@ def sides(cifar_images, tmp_path_factory) -> tuple:
     return write_folder(cifar_images[:N], base / "real"), write_folder(cifar_images[N : 2 * N], base / "fake")
 
 
-@pytest.mark.parametrize("space", TINY_SPACES)
+@pytest.mark.parametrize("space", (*TINY_SPACES, "vgg16"))
 def test_cache_round_trip_in_every_space(space, sides, space_weights, weights_with_head, counted, tmp_path):
     real, fake = sides
     options = {"features": space, "weights": weights_for(space, space_weights, weights_with_head), "cache": True,
@@ -134,8 +134,11 @@ def test_scorer_equals_score_in_every_space(space, sides, cifar_images, space_we
     scorer.update(images[:2])
     scorer.update(images[2:])
     streamed = scorer.compute()
+    # The transformers' and VGG's float32 matrix products take other kernels for batches of 2 and 4 than for
+    # 6 (features move by ~1e-7 relative); Inception's convolutions do not.
+    rel = 1e-9 if get_space(space).network == "inception" else 1e-6
     for key in ("fd", "kd_mean", "precision", "recall"):
-        assert streamed[key] == pytest.approx(whole[key], rel=1e-9, abs=1e-12), key
+        assert streamed[key] == pytest.approx(whole[key], rel=rel, abs=1e-12), key
 
 
 @pytest.mark.parametrize("space", TINY_SPACES)

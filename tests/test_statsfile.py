@@ -133,7 +133,7 @@ def test_fingerprint_rounds_to_six_digits():
 @pytest.fixture
 def local_stats_files(tmp_path, headless_weights):
     """Two synthetic statistics files carrying the local weights' hash, in tf and pytorch mode."""
-    digest = local_weights_digest(str(headless_weights))
+    digest = local_weights_digest("inception", str(headless_weights))
     tf = save_stats(tmp_path / "tf.npz", synthetic_stats(0), meta(weights=digest))
     other = save_stats(tmp_path / "other.npz", synthetic_stats(1), meta(weights=digest))
     pytorch = save_stats(tmp_path / "pt.npz", synthetic_stats(1), meta(weights=digest, mode="pytorch"))
@@ -158,7 +158,7 @@ def test_cli_fid_between_statistics_files_needs_no_network(local_stats_files, he
     code, out, err = run_cli("fid", str(tf), str(pytorch), *weights, "--force", "--json")
     assert code == 0 and "--force" in err
     code, out, err = run_cli("kid", str(tf), str(other), *weights)
-    assert code == 1 and "statistics file" in err and "KID and IS need image features" in err
+    assert code == 1 and "statistics file" in err and "(KID, precision, CMMD...) and IS need the images" in err
 
 
 def test_cli_stats_writes_what_fid_reads(cifar_images, tmp_path, weights_with_head, monkeypatch):

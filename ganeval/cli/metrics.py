@@ -8,16 +8,20 @@ from typing import Any
 import click
 
 from ganeval.cli.errors import friendly_errors
+from ganeval.cli.model_options import cli_model_input, model_options, pop_model_options, refuse_model_options
 from ganeval.cli.options import (
     CONVENTION,
     is_options,
     kid_options,
     knn_options,
+    memorization_options,
     metric_options,
     real_fake,
+    settings_options,
     source_options,
     store_options,
 )
+from ganeval.cli.precheck import precheck
 from ganeval.cli.torchrun import is_rank0, torchrun_aware
 from ganeval.config import (
     KEY_FID,
@@ -39,9 +43,11 @@ CHECKPOINT_SAMPLES = 10_000  # images drawn from an image checkpoint unless --sa
 def run_metrics(
     real: Any, fake: Any, metrics: str, as_json: bool, quiet: bool, fake_labels: Any = None, **options: Any
 ) -> None:
+    options = store_options(options)
+    precheck([real, fake], metrics, options, options.get("train"))  # before torch is imported
     from ganeval import api
 
-    result = api.score(real, fake, metrics, progress=not quiet, fake_labels=fake_labels, **store_options(options))
+    result = api.score(real, fake, metrics, progress=not quiet, fake_labels=fake_labels, **options)
     click.echo(json.dumps(result, default=_plain) if as_json else format_result(result))
 
 
@@ -154,6 +160,10 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
     be a checkpoint of `ganeval train-baseline`: its generator is rebuilt and sampled (--samples images,
     class-balanced for cgan, seeded by --seed) without writing images.
 
+    FAKE may also be a generator model: a TorchScript .pt/.pth, an .onnx file (pip install onnxruntime),
+    module:function or file.py:function, sampled --samples times (default 10000) with --z-size, --z-type,
+    --num-classes and --value-range, streamed, never cached.
+
     Metrics in their own spaces: fid, kid, is, intra_fid (Inception pool3); sfid (ADM's sFID, Inception
     Mixed_6d); fd_dinov2 (EDM2's FD_DINOv2, DINOv2 ViT-L/14); cmmd (CLIP ViT-L/14@336). Metrics in the
     --features space (default inception): fd (Fréchet distance), kd (kernel distance), pr (precision and
@@ -182,6 +192,8 @@ def is_command(inputs: tuple[str, ...], ref: str | None, **options: Any) -> None
 )
 @click.option("--samples-per-class", type=click.IntRange(min=2), default=None,
               help="Conditional checkpoints: images per class (intra-FID) [default: --samples / classes].")  # fmt: skip
+@model_options
+@memorization_options
 @metric_options
 @source_options
 @friendly_errors()
@@ -194,14 +206,26 @@ def score_command(
     samples_per_class: int | None,
     **options: Any,
 ) -> None:
-    from ganeval.baselines.cli import is_checkpoint, score_own_evaluation
-    from ganeval.cli.checkpoints import checkpoint_input
-
     metrics = default_metrics(metrics, options["protocol"])
+    settings_options(options)  # --mode/--weights as the API takes them, for checkpoints' own evaluations too
+    given = pop_model_options(options)
     if ref and not inputs:
         raise click.UsageError("--ref names the REAL input: give the generated set FAKE as well")
     wanted = ("REAL", "FAKE") if ref or len(inputs) > 1 else ("FAKE",)
     picked = real_fake(inputs, ref, wanted)
+    precheck(picked, metrics, options, options.get("train"))  # before torch is imported
+    from ganeval.baselines.cli import is_checkpoint, score_own_evaluation
+    from ganeval.cli.checkpoints import checkpoint_input
+    from ganeval.sources.models import is_model_spec
+
+    if is_model_spec(picked[-1]):  # a TorchScript, ONNX or Python generator: sampled here, streamed
+        source, labels, description = cli_model_input(picked[-1], given, options, samples, samples_per_class)
+        if not options["quiet"]:
+            click.echo(f"ganeval: {description}", err=True)
+        real = picked[0] if len(picked) == 2 else None
+        run_metrics(real, source, metrics, fake_labels=labels if _per_class(metrics) else None, **options)
+        return
+    refuse_model_options(picked[-1], given)
     if is_checkpoint(picked[-1]):  # a model with an evaluation of its own (a translation model) scores itself
         real = picked[0] if len(picked) == 2 else None
         own = score_own_evaluation(picked[-1], real, metrics, samples, dict(options))
@@ -214,7 +238,11 @@ def score_command(
         source, labels = checkpoint_input(picked[-1], n, samples_per_class, options["seed"], options["device"])
         picked = (*picked[:-1], source)
     real, fake = (None, picked[0]) if len(picked) == 1 else picked
-    run_metrics(real, fake, metrics, fake_labels=labels if "intra_fid" in metrics else None, **options)
+    run_metrics(real, fake, metrics, fake_labels=labels if _per_class(metrics) else None, **options)
+
+
+def _per_class(metrics: str) -> bool:
+    return any(m.strip() in ("intra_fid", "intra_fd", "vendi") for m in metrics.split(","))
 
 
 def default_metrics(metrics: str | None, protocol: str, fallback: str = "fid") -> str:
@@ -233,6 +261,7 @@ def default_metrics(metrics: str | None, protocol: str, fallback: str = "fid") -
 @click.option("--compact", is_flag=True,
               help="float32 upper triangle, compressed (~8 MB instead of 32 MB; FID changes ~1e-6 relative). "
                    "Not readable by pytorch-fid.")  # fmt: skip
+@model_options
 @metric_options
 @source_options
 @friendly_errors()
@@ -247,10 +276,20 @@ def stats_command(inputs: tuple[str, ...], ref: str | None, output: str, compact
     (images and pool3/spatial statistics, .npz), with --protocol edm2 an EDM2 reference (.pkl): each suite
     reads its own.
     """
+    (source,) = real_fake(inputs, ref, ("SOURCE",))
+    given = pop_model_options(options)
+    settings_options(options)
+    precheck([source], None, options)  # before torch is imported
     from ganeval import api
+    from ganeval.sources.models import is_model_spec
     from ganeval.statsfile import stats_fingerprint
 
-    (source,) = real_fake(inputs, ref, ("SOURCE",))
+    if is_model_spec(source):  # a generator model's samples (10,000 unless a statistics count is the point)
+        source, _, description = cli_model_input(source, given, options, None, None)
+        if not options["quiet"]:
+            click.echo(f"ganeval: {description}", err=True)
+    else:
+        refuse_model_options(source, given)
     as_json, quiet = options.pop("as_json"), options.pop("quiet")
     options.pop("seed")
     if options["protocol"] in ("adm", "edm2"):  # the suite's own reference format

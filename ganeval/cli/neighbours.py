@@ -9,6 +9,7 @@ import click
 
 from ganeval.cli.errors import friendly_errors
 from ganeval.cli.options import metric_options, real_fake, source_options, store_options
+from ganeval.cli.precheck import precheck
 
 
 @click.command("neighbours")
@@ -33,15 +34,17 @@ def neighbours_command(inputs: tuple[str, ...], image: str | None, top: int, k: 
     --out draws them. Features come from the --features space (default inception) through the cache, and
     the search is blockwise, so memory stays bounded for large training sets.
     """
+    train, fake = real_fake(inputs, ref, ("TRAIN", "FAKE"))
+    options = store_options(options)
+    precheck([train, fake], None, options)  # before torch is imported
     from ganeval import api
     from ganeval.baselines.cli import is_checkpoint
     from ganeval.cli.checkpoints import checkpoint_input
 
-    train, fake = real_fake(inputs, ref, ("TRAIN", "FAKE"))
     if is_checkpoint(fake):
         fake, _ = checkpoint_input(fake, samples, None, options["seed"], options["device"])
     options.pop("seed")
-    found = api.neighbours(train, fake, top=top, k=k, image=image, progress=not quiet, **store_options(options))
+    found = api.neighbours(train, fake, top=top, k=k, image=image, progress=not quiet, **options)
     if as_json:
         click.echo(json.dumps(found))
         return
