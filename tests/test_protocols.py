@@ -47,21 +47,28 @@ def test_protocols_are_listed_and_contradictions_refused(cifar_images):
         ganeval.score(cifar_images[:4], cifar_images[4:8], "pr", protocol="stylegan", features="dinov2-vit-s-14")
 
 
-def test_adm_reference_batch_round_trip_and_its_five_numbers(batches, weights_with_head, extractor, tmp_path):
-    base, real, fake = batches
-    ref = tmp_path / "ref.npz"
-    np.save(tmp_path / "real.npy", real)
-    code, out, err = run_cli("stats", str(tmp_path / "real.npy"), "--protocol", "adm", "-o", str(ref),
-                             "--weights", str(weights_with_head), "--json", "-q")  # fmt: skip
+@pytest.fixture(scope="module")
+def adm_run(batches, weights_with_head, tmp_path_factory) -> dict:
+    """`ganeval stats --protocol adm` writes a reference batch, `ganeval score --protocol adm` reads it: once."""
+    base, real, _ = batches
+    folder = tmp_path_factory.mktemp("adm-run")
+    ref = folder / "ref.npz"
+    np.save(folder / "real.npy", real)
+    code, _, err = run_cli("stats", str(folder / "real.npy"), "--protocol", "adm", "-o", str(ref),
+                           "--weights", str(weights_with_head), "--json", "-q")  # fmt: skip
     assert code == 0, err
-    batch = read_adm_batch(ref)  # ADM's reader's contract: arr_0 and all four statistics
-    assert batch.num_images == 24 and batch.stats is not None
-    np.testing.assert_array_equal(np.load(ref)["arr_0"], real)
-
     code, out, err = run_cli("score", str(ref), str(base / "samples.npz"), "--protocol", "adm", "--json",
                              "--weights", str(weights_with_head), "-q")  # fmt: skip
     assert code == 0, err
-    got = json.loads(out)
+    return {"ref": ref, "result": json.loads(out)}
+
+
+def test_adm_reference_batch_round_trip_and_its_five_numbers(batches, adm_run, extractor):
+    _, real, fake = batches
+    batch = read_adm_batch(adm_run["ref"])  # ADM's reader's contract: arr_0 and all four statistics
+    assert batch.num_images == 24 and batch.stats is not None
+    np.testing.assert_array_equal(np.load(adm_run["ref"])["arr_0"], real)
+    got = adm_run["result"]
     assert got["protocol"] == "adm" and "is_std" not in got
     assert {"fid", "sfid", "is_mean", "precision", "recall"} <= set(got)
     # The same numbers from ADM's arithmetic on ganeval's features of the same images (sFID takes the same
@@ -76,20 +83,20 @@ def test_adm_reference_batch_round_trip_and_its_five_numbers(batches, weights_wi
     assert (got["precision"], got["recall"]) == pytest.approx(adm_precision_recall(r["pool3"], f["pool3"]))
 
 
-def test_adm_uses_the_batch_statistics_instead_of_recomputing(batches, weights_with_head, tmp_path):
-    """ADM reads mu/sigma from a reference batch: a batch whose statistics differ from its images' gives the
-    FID of those statistics, as ADM's evaluator would."""
+def test_adm_uses_the_batch_statistics_instead_of_recomputing(batches, adm_run, weights_with_head, tmp_path):
+    """ADM reads mu/sigma from a reference batch: a batch whose mean is shifted gives the FID of the shifted
+    statistics, as ADM's evaluator would (the covariance terms are the same bits, so only |mu_f - mu|^2 moves)."""
     from ganeval.protocols.adm import write_adm_batch
 
     base, real, _ = batches
-    stats = ganeval.compute_stats(real, weights=str(weights_with_head), progress=False).stats
-    shifted = stats.mu + 0.5
-    path = write_adm_batch(tmp_path / "ref.npz", real, shifted, stats.sigma, np.zeros(2023), np.eye(2023))
-    options = {"protocol": "adm", "weights": str(weights_with_head), "progress": False}
-    got = ganeval.score(path, base / "samples.npz", "fid", **options)
-    fake = ganeval.compute_stats(base / "samples.npz", weights=str(weights_with_head), progress=False).stats
-    # Recomputed from the batch's images, the reference would have mean stats.mu, not the shifted one.
-    assert got["fid"] == pytest.approx(ttur_frechet_distance(fake.mu, fake.sigma, shifted, stats.sigma), rel=1e-9)
+    (mu, sigma), (mu_s, sigma_s) = read_adm_batch(adm_run["ref"]).stats
+    shifted = mu + 0.5
+    path = write_adm_batch(tmp_path / "ref.npz", real, shifted, sigma, mu_s, sigma_s)
+    got = ganeval.score(path, base / "samples.npz", "fid", protocol="adm", weights=str(weights_with_head),
+                        progress=False)  # fmt: skip
+    fake_mu = ganeval.compute_stats(base / "samples.npz", weights=str(weights_with_head), progress=False).stats.mu
+    moved = np.sum((fake_mu - shifted) ** 2) - np.sum((fake_mu - mu) ** 2)
+    assert got["fid"] - adm_run["result"]["fid"] == pytest.approx(moved, rel=1e-6)
 
 
 def test_edm2_reference_pkl_written_read_and_scored(cifar_images, space_weights, weights_with_head, tmp_path):
