@@ -8,12 +8,10 @@ from the cache is computed in one pass over the images (`ganeval.extractor.extra
 
 from __future__ import annotations
 
-import functools
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,7 +22,7 @@ from ganeval.errors import InputError, StatisticsError, WeightsError, check
 from ganeval.extractor import FEATURE_LAYER, Extracted, Extractor, InceptionExtractor, SideState, extract_side
 from ganeval.features.spaces import SPACES, get_space
 from ganeval.features.views import View
-from ganeval.features.weights import file_digest
+from ganeval.features.weights import file_digest, remembered_digest
 from ganeval.features.weights import resolve as resolve_weights_file
 from ganeval.inception.precision import FAST, protocol
 from ganeval.inception.weights import read_state_dict, trunk_digest
@@ -172,8 +170,7 @@ def _reference_input(spec: str, store: StoreOptions) -> Input:
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _trunk_digest(path: str, size: int, mtime_ns: int) -> str:
+def _trunk_digest(path: str) -> str:
     return trunk_digest(read_state_dict(path))
 
 
@@ -182,12 +179,11 @@ def local_weights_digest(network: str = "inception", weights: str | None = None)
     trunk sha256 (shared by its canonical and converted files), another network's file sha256."""
     try:
         path = resolve_weights_file(network, weights, download=False)
-        st = Path(path).stat()
+        if network == "inception":  # the trunk's digest, shared by the canonical file and its conversions
+            return remembered_digest(path, "inception-trunk", _trunk_digest)
+        return file_digest(path)
     except (WeightsError, OSError):
         return None
-    if network == "inception":
-        return _trunk_digest(str(path), st.st_size, st.st_mtime_ns)
-    return file_digest(path)
 
 
 class Pipeline:

@@ -117,18 +117,48 @@ def test_edm2_reference_pkl_written_read_and_scored(cifar_images, space_weights,
         ganeval.score(str(ref), cifar_images[16:32], "fd", features="dinov2-vit-s-14", weights=weights)
 
 
-def test_stylegan_fid_kid_is_follow_its_arithmetic(cifar_images, extractor, weights_with_head):
+def test_stylegan_kid_and_is_follow_its_arithmetic(cifar_images, extractor):
     real, fake = cifar_images[:20], cifar_images[20:40]
     got = ganeval.score(
-        real, fake, ("fid", "kid", "is"), protocol="stylegan", extractor=extractor, progress=False
+        real, fake, ("kid", "is"), protocol="stylegan", extractor=extractor, progress=False
     )  # subsets of min(20, 1000) images, as StyleGAN takes them
     f = extractor.run(torch.from_numpy(fake).permute(0, 3, 1, 2), ("pool3",), with_logits=True)
     r = extractor.run(torch.from_numpy(real).permute(0, 3, 1, 2), ("pool3",))
-    assert got["fid"] == pytest.approx(stylegan_fid(r["pool3"], f["pool3"]), rel=1e-6)
     assert got["kid_mean"] == pytest.approx(stylegan_kid(r["pool3"], f["pool3"], 100, 1000, seed=2020), rel=1e-6)
     assert (got["is_mean"], got["is_std"]) == pytest.approx(stylegan_inception_score(f["logits"].numpy(), 10))
-    plain = ganeval.score(real, fake, "fid", extractor=extractor, progress=False)
-    assert got["fid"] < plain["fid"]  # the covariance divided by N instead of N-1
+
+
+def test_each_protocols_fd_takes_its_suites_statistics():
+    """The protocols' FD adapters on small feature matrices (the 2048-d square roots cost ~15 s each here):
+    StyleGAN divides the covariance by N, ADM, EDM2 and clean-fid by N-1, each in its own argument order."""
+    from types import SimpleNamespace
+
+    from ganeval.config import make_settings
+    from ganeval.protocols import compute
+    from ganeval.protocols.adm import numpy_statistics
+    from ganeval.protocols.edm2 import edm2_frechet_distance, edm2_statistics
+
+    rng = np.random.default_rng(5)
+    r = np.abs(rng.normal(0.4, 0.3, (300, 64))).astype(np.float32)  # features are float32, as the networks give
+    f = np.abs(rng.normal(0.45, 0.3, (260, 64))).astype(np.float32)
+
+    def side(x):
+        return SimpleNamespace(stats=ganeval.gaussian_stats(x), features=torch.from_numpy(x))
+
+    real, fake, settings = side(r), side(f), make_settings()
+    assert compute.stylegan_fd(real, fake, settings)["fid"] == pytest.approx(stylegan_fid(r, f), rel=1e-9)
+    (mu_r, s_r), (mu_f, s_f) = numpy_statistics(r), numpy_statistics(f)
+    assert compute.adm_fd(real, fake, settings)["fid"] == pytest.approx(
+        ttur_frechet_distance(mu_f, s_f, mu_r, s_r), rel=1e-6
+    )
+    edm_r, edm_f = edm2_statistics(r), edm2_statistics(f)
+    assert compute.nvlabs_fd(real, fake, settings, "fd_dinov2")["fd_dinov2"] == pytest.approx(
+        edm2_frechet_distance(edm_f[0], edm_f[1], edm_r[0], edm_r[1]), rel=1e-9
+    )
+    assert compute.cleanfid_fd(real, fake, settings)["fid"] == pytest.approx(
+        ttur_frechet_distance(mu_r, s_r, mu_f, s_f), rel=1e-6
+    )
+    assert compute.stylegan_fd(real, fake, settings)["fid"] < compute.nvlabs_fd(real, fake, settings)["fid"]
 
 
 def test_clean_fid_protocol_runs_inception_and_clip_in_clean_mode(cifar_images, weights_with_head, space_weights):

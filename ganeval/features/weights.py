@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from ganeval.atomic import atomic_write
@@ -87,19 +88,26 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 def file_digest(path: str | os.PathLike) -> str:
     """sha256 of a weights file, remembered by (real path, size, mtime) so large files are hashed once."""
+    return remembered_digest(path, "file", sha256_file)
+
+
+def remembered_digest(path: str | os.PathLike, kind: str, compute: Callable[[str], str]) -> str:
+    """`compute(path)`, remembered in the weights folder by (kind, real path, size, mtime): a digest of a
+    weights file costs seconds (reading hundreds of MB), and every command needs it for its cache keys."""
     real = os.path.realpath(path)
     st = os.stat(real)
     memo_path = weights_dir() / DIGESTS_FILE
+    key = real if kind == "file" else f"{kind}:{real}"
     try:
         memo = json.loads(memo_path.read_text())
     except (OSError, ValueError):
         memo = {}
-    entry = memo.get(real)
+    entry = memo.get(key)
     if isinstance(entry, list) and entry[:2] == [st.st_size, st.st_mtime_ns]:
         return entry[2]
-    digest = sha256_file(real)
-    memo[real] = [st.st_size, st.st_mtime_ns, digest]
-    with contextlib.suppress(OSError):  # a read-only home: hash again next time
+    digest = compute(real)
+    memo[key] = [st.st_size, st.st_mtime_ns, digest]
+    with contextlib.suppress(OSError):  # a read-only home: compute again next time
         atomic_write(memo_path, lambda f: f.write(json.dumps(memo, indent=1).encode()))
     return digest
 
