@@ -65,7 +65,7 @@ def copies_study(dataset: str, n_train: int, n: int, data_root: str, extractor, 
     import ganeval
     from ganeval.metrics.fid import fid_from_features
     from ganeval.metrics.memorization import authpct, ct, find_copies
-    from ganeval.metrics.mifid import mifid
+    from ganeval.metrics.mifid import memorization_distance, mifid
     from ganeval.metrics.prdc import precision_recall_density_coverage
 
     train_images = rgb(ganeval.load_dataset(dataset, "train", data_root).images[:n_train])
@@ -89,6 +89,11 @@ def copies_study(dataset: str, n_train: int, n: int, data_root: str, extractor, 
         row["authpct"] = authpct(train, fake)
         row["ct"] = ct(train, real, fake, seed=seed)
         row["mifid"] = mifid(real, fake, train)
+        # MiFID's memorization term before its 0.1 threshold, in torchmetrics' orientation (over the copied
+        # rows) and Kaggle's (over the generated rows).
+        row["mifid_distance"] = memorization_distance(fake, train)
+        row["mifid_distance_kaggle"] = memorization_distance(fake, train, orientation="kaggle")
+        row["mifid_kaggle"] = mifid(real, fake, train, orientation="kaggle")
         if k:
             found = find_copies(train, fake, top=k, k=1)
             row["neighbours_share"] = float(np.isin(found.fake, slots[:k]).mean())

@@ -149,7 +149,8 @@ def training_input(pipeline: Pipeline, train: Any, needs_train: dict[View, Needs
     missing = sorted(NEEDS_TRAIN.intersection(wanted))
     check(
         train is not None or not missing,
-        f"{', '.join(missing)} compare the generated set with the training set: give --train INPUT (train= in Python)",
+        f"{', '.join(missing)} compare{'s' * (len(missing) == 1)} the generated set with the training set: "
+        "give --train INPUT (train= in Python)",
     )
     if train is None or not needs_train:
         return None

@@ -24,7 +24,8 @@ KEY_N_FAKE = "n_fake"  # images of the generated set, the second of two inputs o
 
 # Metric names (ganeval.results.REGISTRY says what each reads); the space-generic ones (fd, kd, pr, dc,
 # intra_fd) read the --features space, the others their own.
-METRICS = ("fid", "is", "kid", "pr", "dc", "intra_fid", "fd", "kd", "intra_fd", "sfid", "fd_dinov2", "cmmd")
+METRICS = ("fid", "is", "kid", "pr", "dc", "intra_fid", "fd", "kd", "intra_fd", "sfid", "fd_dinov2", "cmmd", "fd_inf",
+           "vendi", "authpct", "ct", "sw", "mifid", "rarity")  # fmt: skip
 
 # Choices of the settings below, here so that the command line offers them without importing torch.
 MODES = ("tf", "pytorch", "clean")  # ganeval.inception.preprocess

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
-from ganeval.config import Settings
+from ganeval.config import Settings, make_settings
 from ganeval.errors import InputError, check
 from ganeval.extractor import InceptionExtractor
 from ganeval.progress import progress_label
@@ -67,9 +67,11 @@ class Evaluator:
         **options: Any,
     ):
         check(n_samples >= 2, f"an evaluation needs at least 2 samples, got {n_samples}")
-        extractor = extractor or InceptionExtractor(
-            options.get("weights"), options.get("mode") or "tf", options.get("device"), None, options.get("precision")
-        )
+        if extractor is None and metrics is None:  # the default metrics add IS when Inception has its head
+            known = {f.name for f in fields(Settings)}
+            settings = make_settings(**{k: v for k, v in options.items() if k in known})
+            extractor = InceptionExtractor(settings.weights_for("inception"), settings.mode_for("inception"),
+                                           settings.device, None, settings.precision)  # fmt: skip
         chosen = tuple(metrics) if metrics is not None else ("fid", "kid")
         self._auto_is = metrics is None and extractor.has_head
         self._log = summary_writer(log_dir) if log_dir is not None else None
@@ -86,7 +88,7 @@ class Evaluator:
                 **options,
             )
         self.progress, self._evaluations = progress, 0
-        self.extractor = extractor
+        self.extractor = extractor or self.scorer.extractor
         self.metrics = tuple(m for m in self.scorer.metrics if m != "is" or not self._auto_is)
         self.n_samples, self.kid_subset_size, self.is_splits, self.seed = n_samples, kid_subset_size, is_splits, seed
         self.batch_size = batch_size or SAMPLE_BATCH_SIZE  # images per call of the sample function

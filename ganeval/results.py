@@ -256,10 +256,11 @@ def _memorization(name: str, real: Any, fake: Any, train: Any, settings: Setting
 
         return {"sw": sw(real.features, fake.features)}
     if name == "mifid":
-        from ganeval.metrics.mifid import mifid
+        from ganeval.metrics.mifid import memorization_distance, mifid
 
         copied = train.features if train is not None else real.features
-        return {"mifid": mifid(real.features, fake.features, copied), "mifid_copies": "train" if train else "real"}
+        return {"mifid": mifid(real.features, fake.features, copied), "mifid_copies": "train" if train else "real",
+                "mifid_distance": memorization_distance(fake.features, copied)}  # fmt: skip
     from ganeval.metrics.rarity import rarity
 
     scores = rarity(real.features, fake.features)

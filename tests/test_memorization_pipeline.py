@@ -34,7 +34,7 @@ def sets(cifar_images):
 
 def test_a_metric_that_needs_train_without_one_is_refused_before_any_pass(sets, extractor, counted):
     real, _, fake = sets
-    with pytest.raises(InputError, match="authpct compare the generated set with the training set: give --train"):
+    with pytest.raises(InputError, match="authpct compares the generated set with the training set: give --train"):
         ganeval.score(real, fake, "fid,authpct", extractor=extractor)
     assert counted == []
     code, _, err = run_cli("score", "a", "b", "--metrics", "ct")

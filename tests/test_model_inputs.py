@@ -8,6 +8,7 @@ reads images only, without the network.
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -279,3 +280,23 @@ def test_command_line_options(model_files, tmp_path):
         with pytest.raises(InputError, match=message):
             call()
     refuse_model_options("real/", {})  # nothing given: nothing to refuse
+
+
+def test_score_and_benchmark_take_a_model_on_the_command_line(model_files, real_folder, fids, weights_with_head,
+                                                              tmp_path):  # fmt: skip
+    from ganeval.records import read_records
+    from tests.conftest import run_cli
+
+    common = ["--z-size", str(gens.Z_SIZE), "--samples", str(N), "--seed", str(SEED), "--weights",
+              str(weights_with_head), "--device", "cpu"]  # fmt: skip
+    code, out, err = run_cli("score", str(real_folder), model_files["ts"], "--json", *common)
+    assert code == 0, err
+    assert "TorchScript generator" in err  # says which kind of .pth it found
+    assert json.loads(out)["fid"] == pytest.approx(fids["ts"], rel=1e-6)
+    records = tmp_path / "records.jsonl"
+    code, _, err = run_cli("benchmark", str(real_folder), model_files["ts"], "--metrics", "fid", "--out", str(records),
+                           "-q", *common)  # fmt: skip
+    assert code == 0, err
+    record = read_records(records)[0]
+    assert record["input"]["kind"] == "model" and record["settings"]["model"]["z_size"] == gens.Z_SIZE
+    assert record["metrics"]["fid"] == pytest.approx(fids["ts"], rel=1e-6)

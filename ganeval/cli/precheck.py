@@ -51,6 +51,7 @@ def precheck(inputs: Sequence[Any], metrics: str | None, options: dict[str, Any]
         missing = sorted(NEEDS_TRAIN.intersection(wanted))
         if missing and train is None:
             raise InputError(
-                f"{', '.join(missing)} compare the generated set with the training set: give --train INPUT"
+                f"{', '.join(missing)} compare{'s' * (len(missing) == 1)} the generated set with the training set: "
+                "give --train INPUT"
             )
     check_inputs([*inputs, *([train] if train is not None else [])])
