@@ -48,6 +48,22 @@ _EXPORTS = {
     "register_space": "ganeval.features.spaces",
     "View": "ganeval.features.views",
     "cmmd": "ganeval.metrics.cmmd",
+    "neighbours": "ganeval.api",
+    "write_suite_reference": "ganeval.api",
+    "ModelOptions": "ganeval.sources.models",
+    "ModelSource": "ganeval.sources.models",
+    "model_input": "ganeval.sources.models",
+    "is_model_spec": "ganeval.sources.models",
+    "fd_inf": "ganeval.metrics.fd_inf",
+    "vendi": "ganeval.metrics.vendi",
+    "authpct": "ganeval.metrics.memorization",
+    "ct": "ganeval.metrics.memorization",
+    "find_copies": "ganeval.metrics.memorization",
+    "sw": "ganeval.metrics.sliced_wasserstein",
+    "mifid": "ganeval.metrics.mifid",
+    "rarity": "ganeval.metrics.rarity",
+    "draw_copies": "ganeval.copies",
+    "PROTOCOLS": "ganeval.protocols.registry",
     "StoreOptions": "ganeval.inputs",
     "GaussianStats": "ganeval.metrics.stats",
     "load_registry": "ganeval.references",
@@ -91,7 +107,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
-    from ganeval.api import compute_stats, fid, inception_score, intra_fid, kid, score  # noqa: F401
+    from ganeval.api import (  # noqa: F401  # noqa: F401
+        compute_stats,
+        fid,
+        inception_score,
+        intra_fid,
+        kid,
+        neighbours,
+        score,
+        write_suite_reference,
+    )
     from ganeval.cache import Cache  # noqa: F401
     from ganeval.config import (  # noqa: F401
         KEY_COVERAGE,
@@ -110,6 +135,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         METRICS,
         Settings,
     )
+    from ganeval.copies import draw_copies  # noqa: F401
     from ganeval.errors import GanevalError, InputError, StatisticsError, WeightsError  # noqa: F401
     from ganeval.evaluator import Evaluator  # noqa: F401
     from ganeval.extractor import InceptionExtractor  # noqa: F401
@@ -119,13 +145,21 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from ganeval.features.views import View  # noqa: F401
     from ganeval.inputs import StoreOptions  # noqa: F401
     from ganeval.metrics.cmmd import cmmd  # noqa: F401
+    from ganeval.metrics.fd_inf import fd_inf  # noqa: F401
     from ganeval.metrics.fid import RankDeficientWarning, fid_from_features, frechet_distance  # noqa: F401
     from ganeval.metrics.kid import kernel_inception_distance  # noqa: F401
+    from ganeval.metrics.memorization import authpct, ct, find_copies  # noqa: F401
+    from ganeval.metrics.mifid import mifid  # noqa: F401
     from ganeval.metrics.prdc import precision_recall_density_coverage  # noqa: F401
+    from ganeval.metrics.rarity import rarity  # noqa: F401
+    from ganeval.metrics.sliced_wasserstein import sw  # noqa: F401
     from ganeval.metrics.stats import GaussianStats  # noqa: F401
+    from ganeval.metrics.vendi import vendi  # noqa: F401
+    from ganeval.protocols.registry import PROTOCOLS  # noqa: F401
     from ganeval.references import load_registry  # noqa: F401
     from ganeval.scorer import Scorer  # noqa: F401
     from ganeval.sources import ImageSource, as_source, register_dataset  # noqa: F401
     from ganeval.sources.datasets import LabelledImages, dataset_labels, load_dataset, open_dataset  # noqa: F401
     from ganeval.sources.generator import GeneratorSource, seeded_rng  # noqa: F401
+    from ganeval.sources.models import ModelOptions, ModelSource, is_model_spec, model_input  # noqa: F401
     from ganeval.statsfile import LoadedStats, load_stats, save_stats  # noqa: F401

@@ -32,7 +32,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for size, (dim, depth) in {"tiny (128-d, 2 blocks)": (128, 2), "ViT-S/14 (384-d, 12 blocks)": (384, 12)}.items():
+        sizes = {"tiny (128-d, 2 blocks)": (128, 2), "ViT-S/14 (384-d, 12 blocks)": (384, 12)}
+        for size, (dim, depth) in sizes.items():
             path = folder / f"dinov2-{dim}.pth"
             torch.save(dinov2_state(dim, depth, seed=21), path)
             state = torch.load(path, weights_only=True)
@@ -41,7 +42,8 @@ def main() -> None:
                 ours = NetworkExtractor("dinov2-vit-s-14", weights=path, mode=mode, device="cpu").forward(images)[0]
                 with torch.no_grad():
                     rows.append(("DINOv2 vs timm", size, mode, t.rel(ours, oracle(x))))
-        for size, shape in {"tiny (128 wide, 2 blocks)": (128, 2, 8, 4, 64), "ViT-B/32": (768, 12, 32, 7, 512)}.items():
+        shapes = {"tiny (128 wide, 2 blocks)": (128, 2, 8, 4, 64), "ViT-B/32": (768, 12, 32, 7, 512)}
+        for size, shape in shapes.items():
             path = write_clip_torchscript(folder / f"clip-{shape[0]}.pt", *shape, seed=22)
             ours = NetworkExtractor("clip-vit-b-32", weights=path, mode="tf", device="cpu").forward(images)[0]
             with torch.no_grad():

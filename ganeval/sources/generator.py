@@ -54,16 +54,35 @@ def sample_uint8(
         done += b
 
 
-class GeneratorSource(ImageSource):
+class SampledSource(ImageSource):
+    """A source whose images are drawn, in order, batch by batch (`batches`): a generator of some kind.
+
+    It cannot load one image alone, and it has no fingerprint: it draws new samples every time it is
+    evaluated, so nothing about it is cached. Subclasses set `name` and implement `__len__` and `batches`.
+    """
+
+    sequential = True
+    cacheable = False
+    name = "generator"
+
+    def load(self, index: int):
+        raise InputError(f"{self.name} produces its images in order; it cannot load image {index} alone")
+
+    def describe(self, index: int) -> str:
+        return f"{self.name}[{index}]"
+
+    @property
+    def fingerprint(self) -> str:
+        raise InputError(f"{self.name} draws new samples each time: it has no fingerprint and is never cached")
+
+
+class GeneratorSource(SampledSource):
     """`n` images sampled from `sample_fn` with torch seeded by `seed`, produced in order, batch by batch.
 
     A sequential source: `batches` yields them (the extraction loop reads it), `load` cannot be used.
     The images are the same whatever range of them is read, so ranks of a process group can each take a
     contiguous shard: every rank draws the same stream and keeps its own part.
     """
-
-    sequential = True
-    cacheable = False  # new samples every time a generator is evaluated
 
     def __init__(
         self,
@@ -88,16 +107,6 @@ class GeneratorSource(ImageSource):
             return
         with seeded_rng(self.seed):
             yield from sample_uint8(self.sample_fn, stop, self.batch_size, self.value_range, start=start)
-
-    def load(self, index: int):
-        raise InputError(f"{self.name} produces its images in order; it cannot load image {index} alone")
-
-    def describe(self, index: int) -> str:
-        return f"{self.name}[{index}]"
-
-    @property
-    def fingerprint(self) -> str:
-        raise InputError(f"{self.name} draws new samples each time: it has no fingerprint and is never cached")
 
     def __repr__(self) -> str:
         return f"GeneratorSource({self.n} images from {self.name})"

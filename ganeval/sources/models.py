@@ -35,8 +35,7 @@ from ganeval.errors import InputError, check
 from ganeval.inception.weights import is_torchscript
 from ganeval.quantise import CHANNEL_COUNTS, batch_to_uint8, checked_range
 from ganeval.references import REF_PREFIX
-from ganeval.sources.base import ImageSource
-from ganeval.sources.generator import SAMPLE_BATCH_SIZE
+from ganeval.sources.generator import SAMPLE_BATCH_SIZE, SampledSource
 from ganeval.sources.resolve import parse_dataset
 
 Z_TYPES = ("normal", "unit", "uniform_0_1")  # torch-fidelity's noise types, with its meanings
@@ -123,11 +122,8 @@ def model_input(spec: str | os.PathLike, options: ModelOptions) -> tuple[ModelSo
     return source, labels, source.description()
 
 
-class ModelSource(ImageSource):
+class ModelSource(SampledSource):
     """`options.count()` images of a generator model, in order, batch by batch (a sequential source)."""
-
-    sequential = True
-    cacheable = False  # new samples whenever a model is evaluated; nothing to key a cache on
 
     def __init__(self, model: ModelFn, options: ModelOptions, kind: str, name: str, device: torch.device):
         check(options.count() >= 2, f"{name}: need at least 2 samples, got {options.count()}")
@@ -219,16 +215,6 @@ class ModelSource(ImageSource):
         classes = f", {o.num_classes} classes (image i: class i mod {o.num_classes})" if o.num_classes else ""
         return (f"{KIND_NAMES[self.kind]} {self.name}: {self.n} images {out}, {noise}, seed {o.seed}, "
                 f"batch {o.batch_size}{classes}")  # fmt: skip
-
-    def load(self, index: int) -> np.ndarray:
-        raise InputError(f"{self.name} produces its images in order; it cannot load image {index} alone")
-
-    def describe(self, index: int) -> str:
-        return f"{self.name}[{index}]"
-
-    @property
-    def fingerprint(self) -> str:
-        raise InputError(f"{self.name} draws new samples each time: it has no fingerprint and is never cached")
 
     def __repr__(self) -> str:
         return f"ModelSource({self.n} images from {KIND_NAMES[self.kind]} {self.name})"
