@@ -1,7 +1,8 @@
 """Do the memorization and sample-size metrics behave as their papers say? Real data, one run.
 
     python benchmarks/validity_memorization.py --dataset fashion-mnist --train 2000 --n 1000 --out docs/
-    python benchmarks/validity_memorization.py --dataset fashion-mnist --fd-inf 1000,2000,5000,10000 --out docs/
+    python benchmarks/validity_memorization.py --dataset fashion-mnist --train 0 --fd-inf 1000,2000,5000,10000 \
+        --pool 10000 --draw 500 --repeats 50 --resamples 100 --keep /tmp/validity-features --out docs/
 
 Copies (Meehan et al. 2020; Alaa et al. 2022; Stein et al. 2023): TRAIN = the first `--train` training
 images, REAL = `--n` test images, FAKE = `--n` other test images (held out, never trained on) in which 0, 1,
@@ -12,11 +13,15 @@ number planted), while FID and precision/recall barely move: they reward a copyi
 
 Sample size (Chong & Forsyth 2020): FD of `--fd-inf` sizes of training images against the test split's
 statistics, and FD-infinity from the largest; FD drifts with N, FD-infinity should not. Bootstrap: `--repeats`
-disjoint draws of `--draw` images from the largest set, each with a 95 % bootstrap interval (`--resamples`),
-counted against the metric of the whole set (coverage).
+random draws of `--draw` images from a pool of `--pool` training images, each with 95 % bootstrap intervals
+(`--resamples`) of FID, KID, precision and recall against `--draw` test images; an interval is counted as
+covering when it holds the pool's value (the full-set value) and, separately, the mean of the draws' own
+values (the value at this sample size). Both the percentile interval ganeval reports as `<key>_ci` and the
+basic (bias-corrected) interval 2 * value - percentiles are counted.
 
-Every image's Inception features are computed once (ganeval's cache keeps them between runs). Writes
-validity_memorization_<dataset>.csv/.json/.png and validity_sample_size_<dataset>.csv/.json under `--out`.
+Every image's Inception features are computed once and kept under `--keep` between runs. Writes
+validity_memorization_<dataset>.csv/.png, validity_fd_inf_<dataset>.csv and
+validity_bootstrap_<dataset>.csv/.json under `--out`.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from PIL import Image
 
 PERCENTS = (0, 1, 5, 20, 50)
 CHANGES = ("flip", "jpeg", "shift")
+COVERS = ("covers_whole", "covers_expected", "basic_covers_whole", "basic_covers_expected")
 
 
 def change(image: np.ndarray, how: str) -> np.ndarray:
@@ -53,15 +59,24 @@ def rgb(images: torch.Tensor) -> np.ndarray:
     return images.expand(-1, 3, -1, -1).permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def features(extractor, images: np.ndarray) -> torch.Tensor:
+def features(extractor, images: np.ndarray, keep: Path | None = None, name: str = "") -> torch.Tensor:
+    """Inception pool3 rows of uint8 N x H x W x 3 images, read from `keep/name.pt` when computed before."""
+    path = keep / f"{name}.pt" if keep is not None and name else None
+    if path is not None and path.exists():
+        return torch.load(path)
     rows = []
     for start in range(0, len(images), extractor.batch_size):
         batch = torch.from_numpy(images[start : start + extractor.batch_size]).permute(0, 3, 1, 2)
         rows.append(extractor.forward(batch.contiguous())[0].cpu())
-    return torch.cat(rows)
+    out = torch.cat(rows)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(out, path)
+    return out
 
 
-def copies_study(dataset: str, n_train: int, n: int, data_root: str, extractor, seed: int) -> list[dict]:
+def copies_study(dataset: str, n_train: int, n: int, data_root: str, extractor, seed: int,
+                 keep: Path | None) -> list[dict]:  # fmt: skip
     import ganeval
     from ganeval.metrics.fid import fid_from_features
     from ganeval.metrics.memorization import authpct, ct, find_copies
@@ -74,8 +89,9 @@ def copies_study(dataset: str, n_train: int, n: int, data_root: str, extractor, 
     planted_from = rng.choice(n_train, n // 2, replace=False)  # the most any level plants (50 %)
     changed = np.stack([change(train_images[j], CHANGES[i % 3]) for i, j in enumerate(planted_from)])
     print(f"{dataset}: features of {n_train} train, {2 * n} test, {len(changed)} changed copies", file=sys.stderr)
-    train, real, held_out = features(extractor, train_images), *features(extractor, test_images).split(n)
-    copies = features(extractor, changed)
+    train = features(extractor, train_images, keep, f"{dataset}-train-{n_train}")
+    real, held_out = features(extractor, test_images, keep, f"{dataset}-test-{2 * n}").split(n)
+    copies = features(extractor, changed, keep, f"{dataset}-copies-{n_train}-{n}-{seed}")
     slots = rng.permutation(n)  # which FAKE rows a level replaces (nested: 1 % within 5 % within ...)
     rows = []
     for percent in PERCENTS:
@@ -102,21 +118,16 @@ def copies_study(dataset: str, n_train: int, n: int, data_root: str, extractor, 
     return rows
 
 
-def sample_size_study(dataset: str, sizes: list[int], draw: int, repeats: int, resamples: int, data_root: str,
-                      extractor, seed: int) -> tuple[list[dict], list[dict]]:  # fmt: skip
+def fd_inf_study(dataset: str, sizes: list[int], data_root: str, extractor, seed: int,
+                 keep: Path | None) -> list[dict]:  # fmt: skip
     import ganeval
-    from ganeval.metrics.bootstrap import bootstrap_indices
     from ganeval.metrics.fd_inf import fd_inf
     from ganeval.metrics.fid import frechet_distance
     from ganeval.metrics.gaussian import gaussian_stats
-    from ganeval.metrics.kid import kernel_inception_distance
 
     reference = ganeval.compute_stats(f"ref:{dataset}-test", extractor=extractor, data_root=data_root,
                                       progress=False).stats  # the committed 10,000-image statistics  # fmt: skip
-    pool_images = rgb(ganeval.load_dataset(dataset, "train", data_root).images[: max(sizes)])
-    print(f"{dataset}: features of {len(pool_images)} training images", file=sys.stderr)
-    pool = features(extractor, pool_images)
-    test = features(extractor, rgb(ganeval.load_dataset(dataset, "test", data_root).images[:draw]))
+    pool = training_features(dataset, max(sizes), data_root, extractor, keep)
     drift = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -125,24 +136,90 @@ def sample_size_study(dataset: str, sizes: list[int], draw: int, repeats: int, r
             drift.append({"dataset": dataset, "n": size, "fd": frechet_distance(gaussian_stats(pool[:size]), reference),
                           "fd_inf": fit.fd_inf, "fd_inf_slope": fit.slope})  # fmt: skip
             print(drift[-1], file=sys.stderr)
+    return drift
+
+
+def training_features(dataset: str, n: int, data_root: str, extractor, keep: Path | None) -> torch.Tensor:
+    import ganeval
+
+    images = rgb(ganeval.load_dataset(dataset, "train", data_root).images[:n])
+    print(f"{dataset}: features of {len(images)} training images", file=sys.stderr)
+    return features(extractor, images, keep, f"{dataset}-train-{n}")
+
+
+def fid_low_rank(fake: torch.Tensor, real_mu: torch.Tensor, real_centred: torch.Tensor, real_trace: float) -> float:
+    """FID when both sets have fewer rows than dimensions: tr sqrt(S1 S2) is the sum of the singular values
+    of A^T B / sqrt((n1 - 1)(n2 - 1)), A and B the centred rows, an n1 x n2 problem instead of d x d."""
+    mu = fake.mean(0)
+    centred = fake - mu
+    n1, n2 = len(fake), len(real_centred)
+    cross = torch.linalg.svdvals(centred @ real_centred.T).sum() / ((n1 - 1) * (n2 - 1)) ** 0.5
+    trace = (centred * centred).sum() / (n1 - 1)
+    return float(((mu - real_mu) ** 2).sum() + trace + real_trace - 2 * cross)
+
+
+def bootstrap_study(dataset: str, pool_size: int, draw: int, repeats: int, resamples: int, data_root: str,
+                    extractor, seed: int, keep: Path | None) -> list[dict]:  # fmt: skip
+    """Coverage of 95 % bootstrap intervals over `repeats` random draws of `draw` rows from the pool."""
+    import ganeval
+    from ganeval.metrics.bootstrap import bootstrap_indices
+    from ganeval.metrics.fid import frechet_distance
+    from ganeval.metrics.gaussian import gaussian_stats
+    from ganeval.metrics.kid import kernel_inception_distance
+    from ganeval.metrics.prdc import precision_recall_density_coverage
+
+    pool = training_features(dataset, pool_size, data_root, extractor, keep).double()
+    test_images = rgb(ganeval.load_dataset(dataset, "test", data_root).images[:draw])
+    test = features(extractor, test_images, keep, f"{dataset}-test-{draw}").double()
+    mu = test.mean(0)
+    centred = test - mu
+    trace = float((centred * centred).sum() / (len(test) - 1))
+
+    def metrics(fake: torch.Tensor) -> dict[str, float]:
+        kid = kernel_inception_distance(fake, test, subsets=1, subset_size=len(fake), seed=seed)[0]
+        out = {"fid": fid_low_rank(fake, mu, centred, trace), "kid": kid}
+        out.update(precision_recall_density_coverage(test, fake, dc_k=None, seed=seed))
+        return out
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check = pool[:draw]
+        exact = frechet_distance(gaussian_stats(check), gaussian_stats(test))
+        print(f"low-rank FID {metrics(check)['fid']:.9f} vs ganeval's {exact:.9f}", file=sys.stderr)
         whole = {"fid": frechet_distance(gaussian_stats(pool), gaussian_stats(test)),
-                 "kid": kernel_inception_distance(pool, test, subset_size=draw, seed=seed)[0]}  # fmt: skip
-        coverage = []
-        order = np.random.default_rng(seed).permutation(len(pool))
+                 "kid": kernel_inception_distance(pool, test, subsets=1, subset_size=draw, seed=seed)[0],
+                 **precision_recall_density_coverage(test, pool, dc_k=None, seed=seed)}  # fmt: skip
+        rng = np.random.default_rng(seed)
+        draws = []
         for r in range(repeats):
-            part = pool[torch.from_numpy(order[r * draw : (r + 1) * draw])]
-            values: dict[str, list[float]] = {"fid": [], "kid": []}
-            for rows in bootstrap_indices(draw, resamples, seed + r):
-                sample = part[torch.from_numpy(rows)]
-                values["fid"].append(frechet_distance(gaussian_stats(sample), gaussian_stats(test)))
-                values["kid"].append(kernel_inception_distance(sample, test, subsets=20, subset_size=draw // 2,
-                                                               seed=seed)[0])  # fmt: skip
-            for key, samples in values.items():
-                low, high = np.percentile(samples, [2.5, 97.5])
-                coverage.append({"dataset": dataset, "metric": key, "repeat": r, "low": low, "high": high,
-                                 "whole": whole[key], "covered": bool(low <= whole[key] <= high)})  # fmt: skip
-            print(coverage[-2:], file=sys.stderr)
-    return drift, coverage
+            part = pool[torch.from_numpy(rng.choice(len(pool), draw, replace=False))]
+            value = metrics(part)
+            boot = [metrics(part[torch.from_numpy(rows)]) for rows in bootstrap_indices(draw, resamples, seed + r)]
+            draws.append((value, boot))
+            print(f"draw {r + 1}/{repeats}: {value}", file=sys.stderr)
+    expected = {key: float(np.mean([value[key] for value, _ in draws])) for key in whole}
+    rows = []
+    for r, (value, boot) in enumerate(draws):
+        for key in whole:
+            low, high = np.percentile([b[key] for b in boot], [2.5, 97.5])
+            basic = (2 * value[key] - high, 2 * value[key] - low)
+            rows.append({"dataset": dataset, "metric": key, "draw": r, "value": value[key],
+                         "low": low, "high": high, "basic_low": basic[0], "basic_high": basic[1],
+                         "whole": whole[key], "expected": expected[key],
+                         "covers_whole": bool(low <= whole[key] <= high),
+                         "covers_expected": bool(low <= expected[key] <= high),
+                         "basic_covers_whole": bool(basic[0] <= whole[key] <= basic[1]),
+                         "basic_covers_expected": bool(basic[0] <= expected[key] <= basic[1])})  # fmt: skip
+    return rows
+
+
+def coverage_table(rows: list[dict]) -> dict[str, dict[str, float]]:
+    table: dict[str, dict[str, float]] = {}
+    for key in dict.fromkeys(r["metric"] for r in rows):
+        mine = [r for r in rows if r["metric"] == key]
+        rates = {c: float(np.mean([r[c] for r in mine])) for c in COVERS}
+        table[key] = {"whole": mine[0]["whole"], "expected": mine[0]["expected"], **rates}
+    return table
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
@@ -165,15 +242,17 @@ def plot(rows: list[dict], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="fashion-mnist")
-    parser.add_argument("--train", type=int, default=2000, help="training images (TRAIN)")
+    parser.add_argument("--train", type=int, default=2000, help="TRAIN images for the copies study; 0 skips it")
     parser.add_argument("--n", type=int, default=1000, help="REAL and FAKE images each")
     parser.add_argument("--fd-inf", default="", help="sizes for the FD against N study, e.g. 1000,2000,5000,10000")
-    parser.add_argument("--draw", type=int, default=1000, help="images per draw for the bootstrap coverage")
-    parser.add_argument("--repeats", type=int, default=10, help="disjoint draws for the bootstrap coverage")
-    parser.add_argument("--resamples", type=int, default=50, help="bootstrap resamples per draw")
+    parser.add_argument("--pool", type=int, default=0, help="training images the bootstrap draws come from; 0 skips it")
+    parser.add_argument("--draw", type=int, default=500, help="images per draw for the bootstrap coverage")
+    parser.add_argument("--repeats", type=int, default=50, help="random draws for the bootstrap coverage")
+    parser.add_argument("--resamples", type=int, default=100, help="bootstrap resamples per draw")
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "datasets"))
     parser.add_argument("--device", default=None)
     parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument("--keep", type=Path, default=None, help="folder that keeps computed features between runs")
     parser.add_argument("--out", type=Path, default=Path("docs"))
     args = parser.parse_args(argv)
     import ganeval
@@ -181,18 +260,20 @@ def main(argv: list[str] | None = None) -> int:
     extractor = ganeval.InceptionExtractor(device=args.device)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.train:
-        rows = copies_study(args.dataset, args.train, args.n, args.data_root, extractor, args.seed)
+        rows = copies_study(args.dataset, args.train, args.n, args.data_root, extractor, args.seed, args.keep)
         write_csv(rows, args.out / f"validity_memorization_{args.dataset}.csv")
         plot(rows, args.out / f"validity_memorization_{args.dataset}.png")
     if args.fd_inf:
         sizes = [int(s) for s in args.fd_inf.split(",")]
-        drift, coverage = sample_size_study(args.dataset, sizes, args.draw, args.repeats, args.resamples,
-                                            args.data_root, extractor, args.seed)  # fmt: skip
+        drift = fd_inf_study(args.dataset, sizes, args.data_root, extractor, args.seed, args.keep)
         write_csv(drift, args.out / f"validity_fd_inf_{args.dataset}.csv")
-        write_csv(coverage, args.out / f"validity_bootstrap_{args.dataset}.csv")
-        rates = {m: float(np.mean([c["covered"] for c in coverage if c["metric"] == m])) for m in ("fid", "kid")}
-        (args.out / f"validity_bootstrap_{args.dataset}.json").write_text(json.dumps(rates, indent=1) + "\n")
-        print(rates, file=sys.stderr)
+    if args.pool:
+        rows = bootstrap_study(args.dataset, args.pool, args.draw, args.repeats, args.resamples, args.data_root,
+                               extractor, args.seed, args.keep)  # fmt: skip
+        write_csv(rows, args.out / f"validity_bootstrap_{args.dataset}.csv")
+        table = coverage_table(rows)
+        (args.out / f"validity_bootstrap_{args.dataset}.json").write_text(json.dumps(table, indent=1) + "\n")
+        print(json.dumps(table, indent=1), file=sys.stderr)
     return 0
 
 
