@@ -75,22 +75,47 @@ def features(extractor, images: np.ndarray, keep: Path | None = None, name: str 
     return out
 
 
+def split_images(dataset: str, split: str, n: int, data_root: str, seed: int) -> np.ndarray:
+    """The first n of a seeded permutation of a split: a random sample with every class (CIFAR-10's files
+    are sorted by class, so the first n would be one class)."""
+    import ganeval
+
+    images = ganeval.load_dataset(dataset, split, data_root).images
+    order = np.random.default_rng(seed).permutation(len(images))[:n]
+    return rgb(images[torch.from_numpy(order)])
+
+
+def split_features(extractor, dataset: str, split: str, n: int, data_root: str, seed: int,
+                   keep: Path | None) -> torch.Tensor:  # fmt: skip
+    """Features of `split_images`, reusing (and extending) a kept prefix of the same permutation."""
+    name = f"{dataset}-{split}-perm{seed}"
+    kept = sorted(keep.glob(f"{name}-*.pt"), key=lambda f: int(f.stem.rsplit("-", 1)[1])) if keep else []
+    have = torch.load(kept[-1]) if kept else torch.zeros(0)
+    if len(have) >= n:
+        return have[:n]
+    print(f"{dataset}: features of {n - len(have)} {split} images", file=sys.stderr)
+    images = split_images(dataset, split, n, data_root, seed)[len(have) :]
+    out = torch.cat([have, features(extractor, images)]) if len(have) else features(extractor, images)
+    if keep is not None:
+        features_path = keep / f"{name}-{n}.pt"
+        keep.mkdir(parents=True, exist_ok=True)
+        torch.save(out, features_path)
+    return out
+
+
 def copies_study(dataset: str, n_train: int, n: int, data_root: str, extractor, seed: int,
                  keep: Path | None) -> list[dict]:  # fmt: skip
-    import ganeval
     from ganeval.metrics.fid import fid_from_features
     from ganeval.metrics.memorization import authpct, ct, find_copies
     from ganeval.metrics.mifid import memorization_distance, mifid
     from ganeval.metrics.prdc import precision_recall_density_coverage
 
-    train_images = rgb(ganeval.load_dataset(dataset, "train", data_root).images[:n_train])
-    test_images = rgb(ganeval.load_dataset(dataset, "test", data_root).images[: 2 * n])
+    train_images = split_images(dataset, "train", n_train, data_root, seed)
     rng = np.random.default_rng(seed)
     planted_from = rng.choice(n_train, n // 2, replace=False)  # the most any level plants (50 %)
     changed = np.stack([change(train_images[j], CHANGES[i % 3]) for i, j in enumerate(planted_from)])
-    print(f"{dataset}: features of {n_train} train, {2 * n} test, {len(changed)} changed copies", file=sys.stderr)
-    train = features(extractor, train_images, keep, f"{dataset}-train-{n_train}")
-    real, held_out = features(extractor, test_images, keep, f"{dataset}-test-{2 * n}").split(n)
+    train = split_features(extractor, dataset, "train", n_train, data_root, seed, keep)
+    real, held_out = split_features(extractor, dataset, "test", 2 * n, data_root, seed, keep).split(n)
     copies = features(extractor, changed, keep, f"{dataset}-copies-{n_train}-{n}-{seed}")
     slots = rng.permutation(n)  # which FAKE rows a level replaces (nested: 1 % within 5 % within ...)
     rows = []
@@ -127,7 +152,7 @@ def fd_inf_study(dataset: str, sizes: list[int], data_root: str, extractor, seed
 
     reference = ganeval.compute_stats(f"ref:{dataset}-test", extractor=extractor, data_root=data_root,
                                       progress=False).stats  # the committed 10,000-image statistics  # fmt: skip
-    pool = training_features(dataset, max(sizes), data_root, extractor, keep)
+    pool = split_features(extractor, dataset, "train", max(sizes), data_root, seed, keep)
     drift = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -137,14 +162,6 @@ def fd_inf_study(dataset: str, sizes: list[int], data_root: str, extractor, seed
                           "fd_inf": fit.fd_inf, "fd_inf_slope": fit.slope})  # fmt: skip
             print(drift[-1], file=sys.stderr)
     return drift
-
-
-def training_features(dataset: str, n: int, data_root: str, extractor, keep: Path | None) -> torch.Tensor:
-    import ganeval
-
-    images = rgb(ganeval.load_dataset(dataset, "train", data_root).images[:n])
-    print(f"{dataset}: features of {len(images)} training images", file=sys.stderr)
-    return features(extractor, images, keep, f"{dataset}-train-{n}")
 
 
 def fid_low_rank(fake: torch.Tensor, real_mu: torch.Tensor, real_centred: torch.Tensor, real_trace: float) -> float:
@@ -161,16 +178,14 @@ def fid_low_rank(fake: torch.Tensor, real_mu: torch.Tensor, real_centred: torch.
 def bootstrap_study(dataset: str, pool_size: int, draw: int, repeats: int, resamples: int, data_root: str,
                     extractor, seed: int, keep: Path | None) -> list[dict]:  # fmt: skip
     """Coverage of 95 % bootstrap intervals over `repeats` random draws of `draw` rows from the pool."""
-    import ganeval
     from ganeval.metrics.bootstrap import bootstrap_indices
     from ganeval.metrics.fid import frechet_distance
     from ganeval.metrics.gaussian import gaussian_stats
     from ganeval.metrics.kid import kernel_inception_distance
     from ganeval.metrics.prdc import precision_recall_density_coverage
 
-    pool = training_features(dataset, pool_size, data_root, extractor, keep).double()
-    test_images = rgb(ganeval.load_dataset(dataset, "test", data_root).images[:draw])
-    test = features(extractor, test_images, keep, f"{dataset}-test-{draw}").double()
+    pool = split_features(extractor, dataset, "train", pool_size, data_root, seed, keep).double()
+    test = split_features(extractor, dataset, "test", draw, data_root, seed, keep).double()
     mu = test.mean(0)
     centred = test - mu
     trace = float((centred * centred).sum() / (len(test) - 1))

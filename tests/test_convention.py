@@ -111,3 +111,31 @@ def test_fetching_weights_shows_the_user_no_warning_about_ganevals_own_calls(tor
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "warning" not in done.stderr.lower() and "deprecated" not in done.stderr.lower()
+
+
+ARGUMENT_ERRORS = [
+    (["score", "A", "B", "--metrics", "fidd"], "unknown metric(s) fidd"),
+    (["fid", "A", "no-such-folder/"], "no such file or folder: no-such-folder/"),
+    (["score", "A", "B", "--protocol", "adm", "--mode", "clean"], "--mode clean contradicts it"),
+    (["score", "A", "B", "--features", "dinov3"], "unknown feature space 'dinov3'"),
+    (["score", "A", "B", "--mode", "dinov2-vit-s-14=cmmd"], "mode 'cmmd' is not one of dinov2-vit-s-14's"),
+    (["score", "A", "B", "--metrics", "authpct"], "give --train INPUT"),
+    (["benchmark", "A", "no-such-folder", "--out", "OUT/r.jsonl"], "no such file or folder: no-such-folder"),
+    (["neighbours", "no-such", "B", "--out", "OUT/c.png"], "no such file or folder: no-such"),
+    (["stats", "no-such", "-o", "OUT/s.npz"], "no such file or folder: no-such"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), ARGUMENT_ERRORS, ids=[" ".join(a[:2]) + f"-{i}" for i, (a, _) in
+                                                                    enumerate(ARGUMENT_ERRORS)])  # fmt: skip
+def test_argument_errors_are_reported_with_torch_unimportable(args, message, image_folders, tmp_path):
+    """The checks run before torch is imported: with torch made unimportable each is still its one-line error
+    (an import attempt would raise ModuleNotFoundError instead)."""
+    real, fake = image_folders
+    args = [{"A": str(real), "B": str(fake)}.get(a, a.replace("OUT", str(tmp_path))) for a in args]
+    code = f"import sys\nsys.modules['torch'] = None\nfrom ganeval.cli import main\nmain({args!r}, prog_name='ganeval')"
+    env = {"GANEVAL_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines() == [f"ganeval: error: {done.stderr.split('ganeval: error: ')[-1].strip()}"]
+    assert message in done.stderr and "torch" not in done.stderr.replace("--", "")
