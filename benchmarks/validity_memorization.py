@@ -16,8 +16,8 @@ statistics, and FD-infinity from the largest; FD drifts with N, FD-infinity shou
 random draws of `--draw` images from a pool of `--pool` training images, each with 95 % bootstrap intervals
 (`--resamples`) of FID, KID, precision and recall against `--draw` test images; an interval is counted as
 covering when it holds the pool's value (the full-set value) and, separately, the mean of the draws' own
-values (the value at this sample size). Both the percentile interval ganeval reports as `<key>_ci` and the
-basic (bias-corrected) interval 2 * value - percentiles are counted.
+values (the value at this sample size). The percentile interval, the basic (bias-corrected) interval
+2 * value - percentiles and the normal interval value +- 1.96 se are counted.
 
 Every image's Inception features are computed once and kept under `--keep` between runs. Writes
 validity_memorization_<dataset>.csv/.png, validity_fd_inf_<dataset>.csv and
@@ -40,7 +40,8 @@ from PIL import Image
 
 PERCENTS = (0, 1, 5, 20, 50)
 CHANGES = ("flip", "jpeg", "shift")
-COVERS = ("covers_whole", "covers_expected", "basic_covers_whole", "basic_covers_expected")
+COVERS = ("covers_whole", "covers_expected", "basic_covers_whole", "basic_covers_expected", "normal_covers_whole",
+          "normal_covers_expected")  # fmt: skip
 
 
 def change(image: np.ndarray, how: str) -> np.ndarray:
@@ -116,7 +117,7 @@ def copies_study(dataset: str, n_train: int, n: int, data_root: str, extractor, 
     changed = np.stack([change(train_images[j], CHANGES[i % 3]) for i, j in enumerate(planted_from)])
     train = split_features(extractor, dataset, "train", n_train, data_root, seed, keep)
     real, held_out = split_features(extractor, dataset, "test", 2 * n, data_root, seed, keep).split(n)
-    copies = features(extractor, changed, keep, f"{dataset}-copies-{n_train}-{n}-{seed}")
+    copies = features(extractor, changed, keep, f"{dataset}-copies-perm{seed}-{n_train}-{n}")
     slots = rng.permutation(n)  # which FAKE rows a level replaces (nested: 1 % within 5 % within ...)
     rows = []
     for percent in PERCENTS:
@@ -202,7 +203,7 @@ def bootstrap_study(dataset: str, pool_size: int, draw: int, repeats: int, resam
         exact = frechet_distance(gaussian_stats(check), gaussian_stats(test))
         print(f"low-rank FID {metrics(check)['fid']:.9f} vs ganeval's {exact:.9f}", file=sys.stderr)
         whole = {"fid": frechet_distance(gaussian_stats(pool), gaussian_stats(test)),
-                 "kid": kernel_inception_distance(pool, test, subsets=1, subset_size=draw, seed=seed)[0],
+                 "kid": kernel_inception_distance(pool, test, subsets=100, subset_size=draw, seed=seed)[0],
                  **precision_recall_density_coverage(test, pool, dc_k=None, seed=seed)}  # fmt: skip
         rng = np.random.default_rng(seed)
         draws = []
@@ -218,8 +219,12 @@ def bootstrap_study(dataset: str, pool_size: int, draw: int, repeats: int, resam
         for key in whole:
             low, high = np.percentile([b[key] for b in boot], [2.5, 97.5])
             basic = (2 * value[key] - high, 2 * value[key] - low)
-            rows.append({"dataset": dataset, "metric": key, "draw": r, "value": value[key],
+            se = float(np.std([b[key] for b in boot], ddof=1))
+            normal = (value[key] - 1.96 * se, value[key] + 1.96 * se)
+            rows.append({"dataset": dataset, "metric": key, "draw": r, "value": value[key], "se": se,
                          "low": low, "high": high, "basic_low": basic[0], "basic_high": basic[1],
+                         "normal_covers_whole": bool(normal[0] <= whole[key] <= normal[1]),
+                         "normal_covers_expected": bool(normal[0] <= expected[key] <= normal[1]),
                          "whole": whole[key], "expected": expected[key],
                          "covers_whole": bool(low <= whole[key] <= high),
                          "covers_expected": bool(low <= expected[key] <= high),

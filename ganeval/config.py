@@ -28,6 +28,10 @@ METRICS = ("fid", "is", "kid", "pr", "dc", "intra_fid", "fd", "kd", "intra_fd", 
            "vendi", "authpct", "ct", "sw", "mifid", "rarity")  # fmt: skip
 
 # Choices of the settings below, here so that the command line offers them without importing torch.
+# Bootstrap intervals: the percentiles of the resampled values; the basic interval 2 * value - percentiles,
+# which reflects them about the value and so corrects a bias the resamples share (FID's 1/N bias); normal,
+# value +- 1.96 se; auto: basic for the Fréchet distances, normal for the rest (what covered in docs/validity.md).
+INTERVAL_METHODS = ("auto", "percentile", "basic", "normal")
 MODES = ("tf", "pytorch", "clean")  # ganeval.inception.preprocess
 PRECISIONS = ("exact", "strict", "tf32", "fp16", "bf16")  # ganeval.inception.precision
 PRECISION_ALIASES = {"fast": "bf16"}
@@ -61,6 +65,7 @@ class Settings:
     knn_samples: int | None = None  # k-NN metrics on a seeded subsample of each set; None: every image
     seed: int = 2020  # torch-fidelity's default seed for the IS shuffle and the KID subsets
     bootstrap: int = 0  # resamples for <key>_ci and <key>_se of every metric (0: none)
+    bootstrap_interval: str = "auto"  # percentile, basic, normal, or auto (INTERVAL_METHODS)
 
     @property
     def features_space(self) -> str:
@@ -165,4 +170,6 @@ def make_settings(base: Settings | None = None, **overrides) -> Settings:
         check(mode in choices, f"mode {mode!r} is not one of {name}'s: {', '.join(choices)}")
     if settings.mode is not None:
         check_mode(settings.features_space, settings.mode)
+    method = settings.bootstrap_interval
+    check(method in INTERVAL_METHODS, f"bootstrap_interval {method!r} is not one of {', '.join(INTERVAL_METHODS)}")
     return settings

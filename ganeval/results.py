@@ -194,7 +194,7 @@ def compute_metrics(
     if settings.bootstrap:
         from ganeval.bootstrap import intervals
 
-        result.update(intervals(metrics, real, fake, settings, train, _compute))
+        result.update(intervals(metrics, real, fake, settings, train, _compute, result))
     return result
 
 

@@ -71,9 +71,22 @@ def test_bootstrap_is_reproducible_and_adds_no_forward_pass(sets, extractor, cou
     for key in ("fid", "kid_mean", "precision", "recall"):
         low, high = a[f"{key}_ci"]
         assert low <= high and a[f"{key}_se"] >= 0
-    assert a["bootstrap"] == {"resamples": 4, "seed": 3, "real_resampled": True}
+    assert a["bootstrap"]["methods"] == {"fid": "basic", "kid_mean": "normal", "kid_std": "normal",
+                                         "precision": "normal", "recall": "normal"}  # fmt: skip
+    assert a["bootstrap"]["resamples"] == 4 and a["bootstrap"]["real_resampled"] and a["bootstrap"]["seed"] == 3
     c = ganeval.score(real, fake, "kid,pr", bootstrap=4, seed=4, **options)
     assert c["precision_ci"] != a["precision_ci"] or c["kid_mean_ci"] != a["kid_mean_ci"]
+    # auto: FID's interval is the percentile one reflected about FID, the others the value +- 1.96 se.
+    p = ganeval.score(real, fake, "fid,kid,pr", bootstrap=4, seed=3, bootstrap_interval="percentile", **options)
+    low, high = p["fid_ci"]
+    assert a["fid_ci"] == pytest.approx([2 * a["fid"] - high, 2 * a["fid"] - low], rel=1e-12)
+    z = 1.959963984540054
+    for key in ("kid_mean", "recall"):
+        assert a[f"{key}_ci"] == pytest.approx([a[key] - z * a[f"{key}_se"], a[key] + z * a[f"{key}_se"]], rel=1e-12)
+        assert p[f"{key}_se"] == a[f"{key}_se"] and p[f"{key}_ci"] != a[f"{key}_ci"]
+    assert set(p["bootstrap"]["methods"].values()) == {"percentile"}
+    with pytest.raises(InputError, match="bootstrap_interval 'bca' is not one of auto, percentile, basic, normal"):
+        ganeval.score(real, fake, "fid", bootstrap=4, bootstrap_interval="bca", **options)
 
 
 def test_scorer_takes_the_training_set_once(sets, extractor):

@@ -253,3 +253,11 @@ def test_interval_percentiles_and_standard_error():
     assert (low, high) == pytest.approx((3.475, 97.525)) and se == pytest.approx(np.arange(1.0, 101.0).std(ddof=1))
     with pytest.raises(InputError, match=r"an interval needs at least 2 resampled values, got 1"):
         interval([1.0])
+    # basic: the percentiles reflected about the full-sample value (a bias the resamples share is removed)
+    (b_low, b_high), b_se = interval(np.arange(1.0, 101.0), estimate=40.0, method="basic")
+    assert (b_low, b_high) == pytest.approx((80 - 97.525, 80 - 3.475)) and b_se == se
+    with pytest.raises(InputError, match="basic interval needs the full-sample estimate"):
+        interval([1.0, 2.0], method="basic")
+    # normal: centred on the estimate, 1.96 standard errors either side, wherever the resamples sit
+    (n_low, n_high), n_se = interval(np.arange(1.0, 101.0), estimate=40.0, method="normal")
+    assert (n_low, n_high) == pytest.approx((40 - 1.959964 * se, 40 + 1.959964 * se)) and n_se == se

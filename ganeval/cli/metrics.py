@@ -98,8 +98,10 @@ def format_result(result: dict[str, Any]) -> str:
     intervals = [f"{key[:-3]} [{lo:.6g}, {hi:.6g}] (se {result[key[:-3] + '_se']:.3g})"
                  for key, (lo, hi) in ((k, v) for k, v in result.items() if k.endswith("_ci"))]  # fmt: skip
     if intervals:
-        b = result.get("bootstrap", {}).get("resamples")
-        lines.append(f"95% bootstrap intervals ({b} resamples): " + "; ".join(intervals))
+        boot = result.get("bootstrap", {})
+        kinds = sorted(set(boot.get("methods", {}).values()))
+        lines.append(f"95% bootstrap intervals ({boot.get('resamples')} resamples, {'/'.join(kinds)}): "
+                     + "; ".join(intervals))  # fmt: skip
     if "protocol" in result and result["protocol"] != "ganeval":
         lines.append(f"protocol: {result['protocol']}")
     roles = (("real", KEY_N_REAL), ("fake", KEY_N_FAKE), ("train", "n_train"))

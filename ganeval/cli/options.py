@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ganeval.config import PRECISION_CHOICES, Settings
+from ganeval.config import INTERVAL_METHODS, PRECISION_CHOICES, Settings
 from ganeval.features.spaces import NETWORKS, SPACES
 
 PROTOCOL_NAMES = ("ganeval", "adm", "edm2", "stylegan", "clean-fid", "torch-fidelity")  # protocols.registry
@@ -142,7 +142,13 @@ def memorization_options(func: Callable) -> Callable:
         click.option("--bootstrap", type=click.IntRange(min=0), default=DEFAULTS.bootstrap, show_default=True,
                      metavar="B",
                      help="Every metric recomputed on B seeded resamples of the extracted features (no further "
-                          "network pass): <key>_ci = [2.5%, 97.5%] and <key>_se in the results."),
+                          "network pass): a 95% interval <key>_ci and <key>_se in the results."),
+        click.option("--bootstrap-interval", type=click.Choice(INTERVAL_METHODS), default=DEFAULTS.bootstrap_interval,
+                     show_default=True,
+                     help="percentile: the resamples' 2.5% and 97.5% percentiles; basic: those reflected about the "
+                          "value, which removes a bias the resamples share (FID's 1/N bias); normal: the value +- "
+                          "1.96 se; auto: basic for the Fréchet distances (fid, fd, sfid, fd_dinov2, intra_fid, "
+                          "mifid), normal for the rest (what held the full-set value in docs/validity.md)."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
