@@ -9,30 +9,20 @@ relative difference. The tests (tests/test_protocol_goldens.py) assert the same 
 
 from __future__ import annotations
 
-import importlib.util
-import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from ganeval.protocols import adm, cleanfid, edm2, stylegan
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def recipes():
-    spec = importlib.util.spec_from_file_location(
-        "make_protocol_inputs", ROOT / "tools/fixtures/make_protocol_inputs.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from ganeval.protocols import adm, cleanfid, edm2, stylegan  # noqa: E402
+from tests.test_protocol_goldens import EXPECTED, INPUTS, fx  # noqa: E402  (the tests' own loading of the goldens)
 
 
 def main() -> None:
-    fx = recipes()
-    expected = json.loads(fx.EXPECTED.read_text())
-    inputs = fx.load_inputs()
+    expected, inputs = EXPECTED, INPUTS
     rows: list[tuple[str, str, float, float]] = []
 
     def add(suite: str, what: str, ours: float, theirs: float) -> None:
