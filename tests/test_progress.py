@@ -8,6 +8,7 @@ import fcntl
 import io
 import os
 import re
+import select
 import struct
 import subprocess
 import sys
@@ -92,7 +93,10 @@ def test_a_terminal_gets_a_bar_and_a_written_line_above_it(monkeypatch):
         progress_write("a line")
         bar.update(2)
     terminal.flush()
-    shown = os.read(leader, 1 << 16).decode()
+    chunks = []  # a pty hands its buffer over in pieces: read until nothing more arrives
+    while select.select([leader], [], [], 0.5)[0]:
+        chunks.append(os.read(leader, 1 << 16))
+    shown = b"".join(chunks).decode()
     terminal.close()
     os.close(leader)
     assert "\r" in shown and "reference x: 100%" in shown and "4/4" in shown  # tqdm redraws in place
