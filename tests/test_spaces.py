@@ -176,3 +176,29 @@ def test_benchmark_records_the_space_and_resumes(space, sides, space_weights, we
                                                           "weights": {"inception": weights_with_head}})  # fmt: skip
     assert other.key != bench.key or space == "inception"
     np.testing.assert_allclose(records[1]["metrics"]["fd"], 0.0, atol=1e-9)
+
+
+def test_four_spaces_in_one_command_with_weights_per_network(cifar_images, space_weights, weights_with_head, tmp_path,
+                                                             counted):  # fmt: skip
+    """The issue's command: fid, fd_dinov2, cmmd and sfid in one call, `--weights NAME=FILE` per network (small
+    seeded DINOv2 and CLIP files in the official layouts), every space and its weights recorded in the JSON,
+    every image through each network once (Inception's pool3 and sFID taps share one forward pass)."""
+    import hashlib
+    import json
+
+    real = write_folder(cifar_images[:10], tmp_path / "real")
+    fake = write_folder(cifar_images[10:20], tmp_path / "fake")
+    dinov2, clip = space_weights["dinov2-vit-s-14"], space_weights["clip-vit-l-14-336"]
+    code, out, err = run_cli("score", str(real), str(fake), "--metrics", "fid,fd_dinov2,cmmd,sfid",
+                             "--weights", f"dinov2-vit-l-14={dinov2}", "--weights", f"clip-vit-l-14-336={clip}",
+                             "--weights", f"inception={weights_with_head}", "--device", "cpu", "--json", "-q",
+                             "--no-cache")  # fmt: skip
+    assert code == 0, err
+    got = json.loads(out)
+    assert all(got[key] > 0 for key in ("fid", "fd_dinov2", "cmmd", "sfid"))
+    spaces = {key: (v["features"], v["mode"]) for key, v in got["spaces"].items()}
+    assert spaces == {"fid": ("inception", "tf"), "fd_dinov2": ("dinov2-vit-l-14", "edm2"),
+                      "cmmd": ("clip-vit-l-14-336", "cmmd"), "sfid": ("inception-spatial", "tf")}  # fmt: skip
+    assert got["spaces"]["fd_dinov2"]["weights_sha256"] == hashlib.sha256(dinov2.read_bytes()).hexdigest()
+    assert got["spaces"]["cmmd"]["weights_sha256"] == hashlib.sha256(clip.read_bytes()).hexdigest()
+    assert sum(counted) == 3 * 20  # 20 images through Inception, DINOv2 and CLIP, once each
