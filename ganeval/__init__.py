@@ -107,7 +107,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
-    from ganeval.api import (  # noqa: F401  # noqa: F401
+    from ganeval.api import (  # noqa: F401
         compute_stats,
         fid,
         inception_score,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from ganeval.errors import InputError, check
 from ganeval.features.spaces import SPACES, check_mode, get_network, get_space, parse_space
@@ -173,3 +174,10 @@ def make_settings(base: Settings | None = None, **overrides) -> Settings:
     method = settings.bootstrap_interval
     check(method in INTERVAL_METHODS, f"bootstrap_interval {method!r} is not one of {', '.join(INTERVAL_METHODS)}")
     return settings
+
+
+def settings_from(options: Mapping[str, Any]) -> Settings:
+    """The `Settings` that a mapping of keyword options describes: the keys that name a setting and are not
+    None (others belong to the caller: inputs, progress, cache), validated by `make_settings`."""
+    known = {f.name for f in fields(Settings)}
+    return make_settings(**{k: v for k, v in options.items() if k in known and v is not None})

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
-from ganeval.config import Settings, make_settings
+from ganeval.config import Settings, settings_from
 from ganeval.errors import InputError, check
 from ganeval.extractor import InceptionExtractor
 from ganeval.progress import progress_label
@@ -68,8 +68,7 @@ class Evaluator:
     ):
         check(n_samples >= 2, f"an evaluation needs at least 2 samples, got {n_samples}")
         if extractor is None and metrics is None:  # the default metrics add IS when Inception has its head
-            known = {f.name for f in fields(Settings)}
-            settings = make_settings(**{k: v for k, v in options.items() if k in known})
+            settings = settings_from(options)
             extractor = InceptionExtractor(settings.weights_for("inception"), settings.mode_for("inception"),
                                            settings.device, None, settings.precision)  # fmt: skip
         chosen = tuple(metrics) if metrics is not None else ("fid", "kid")

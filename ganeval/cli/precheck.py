@@ -8,18 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import fields
 from typing import Any
 
-from ganeval.config import Settings, make_settings
+from ganeval.config import settings_from
 from ganeval.errors import InputError, check
-
-
-def settings_of(options: dict[str, Any]) -> Settings:
-    """The `Settings` a command's options describe (after `settings_options`), validated."""
-    known = {f.name for f in fields(Settings)}
-    given = {k: v for k, v in options.items() if k in known and v is not None}
-    return make_settings(**given)
 
 
 def check_inputs(inputs: Sequence[Any]) -> None:
@@ -44,7 +36,7 @@ def precheck(inputs: Sequence[Any], metrics: str | None, options: dict[str, Any]
     the paths given: all refused before torch loads."""
     from ganeval.results import NEEDS_TRAIN, needs, parse_metrics
 
-    settings = settings_of(options)
+    settings = settings_from(options)
     if metrics is not None:
         wanted = parse_metrics(metrics)
         needs(wanted, settings)  # a metric outside the protocol is refused here

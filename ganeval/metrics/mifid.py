@@ -76,5 +76,12 @@ def mifid(
     if fid <= FID_FLOOR:
         return 0.0
     distance = memorization_distance(fake, copied, orientation=orientation, device=device, block=block)
-    distance = distance if distance < cosine_distance_eps else 1.0
-    return fid / (distance + DIVISOR_EPS)
+    return memorization_informed(fid, distance, cosine_distance_eps)
+
+
+def memorization_informed(fid: float, distance: float, cosine_distance_eps: float = COSINE_DISTANCE_EPS) -> float:
+    """MiFID from an FID and a memorization distance already computed: FID / (distance + 1e-14), the distance
+    counted as 1 when it is >= `cosine_distance_eps`; 0 when FID <= 1e-8 (torchmetrics)."""
+    if fid <= FID_FLOOR:
+        return 0.0
+    return fid / ((distance if distance < cosine_distance_eps else 1.0) + DIVISOR_EPS)
